@@ -1,0 +1,7 @@
+//! Key sources for hush: each backend wraps and unwraps SOPS data keys for one
+//! kind of master key. The engine only sees the [`KeySource`] trait, so a new
+//! backend plugs in without touching `hush-crypto`.
+
+pub mod source;
+
+pub use source::{KeyError, KeySource};
