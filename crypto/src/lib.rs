@@ -6,6 +6,8 @@
 
 pub mod datakey;
 pub mod keys;
+pub mod scalar;
+pub mod stores;
 pub mod tree;
 
 pub use datakey::DataKey;
