@@ -4,9 +4,14 @@
 //! Pure computation: no file or network I/O and no async, so every part can be
 //! tested on bytes alone and reused by the CLI and the controller.
 
+pub mod cipher;
 pub mod datakey;
+pub mod engine;
 pub mod keys;
+pub mod metadata;
+pub mod rules;
 pub mod scalar;
+pub mod shamir;
 pub mod stores;
 pub mod tree;
 

@@ -22,3 +22,8 @@ pub enum StoreError {
 /// Deepest nesting accepted by every store: parsers refuse deeper input instead of
 /// recursing without bound.
 pub const MAX_DEPTH: usize = 256;
+
+pub mod dotenv;
+pub mod flatten;
+pub mod ini;
+pub mod json;
