@@ -6,12 +6,15 @@
 
 pub mod cipher;
 pub mod datakey;
+
 pub mod engine;
 pub mod keys;
 pub mod metadata;
+pub mod path;
 pub mod rules;
 pub mod scalar;
 pub mod shamir;
+pub mod sopsfile;
 pub mod stores;
 pub mod tree;
 

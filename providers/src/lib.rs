@@ -2,6 +2,8 @@
 //! kind of master key. The engine only sees the [`KeySource`] trait, so a new
 //! backend plugs in without touching `hush-crypto`.
 
+pub mod keyring;
 pub mod source;
 
+pub use keyring::{KeyRing, KeyRingError};
 pub use source::{KeyError, KeySource};
