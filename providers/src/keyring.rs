@@ -44,13 +44,16 @@ fn format_failures(failures: &[KeyError]) -> String {
 /// The default `--decryption-order`: age, then PGP, then the rest in file order.
 pub const DEFAULT_DECRYPTION_ORDER: [KeyType; 2] = [KeyType::Age, KeyType::Pgp];
 
+/// Unwrapped secrets by (key, wrapped text).
+type UnwrapCache = HashMap<(KeyKind, String), Zeroizing<Vec<u8>>>;
+
 /// All key sources available to this process, and a cache of unwrapped keys.
 #[derive(Default, Clone)]
 pub struct KeyRing {
     sources: HashMap<KeyType, Arc<dyn KeySource>>,
     order: Vec<KeyType>,
     /// Unwrapped data keys (or shares) by (key, enc): one unwrap per distinct data key.
-    cache: Arc<Mutex<HashMap<(KeyKind, String), Zeroizing<Vec<u8>>>>>,
+    cache: Arc<Mutex<UnwrapCache>>,
     /// Keys this process holds no identity for; not asked again.
     unavailable: Arc<Mutex<std::collections::HashSet<KeyKind>>>,
 }
