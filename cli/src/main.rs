@@ -1,1 +1,86 @@
-fn main() {}
+//! `hush`: SOPS-compatible encryption of configuration files, and the rest of
+//! hush's GitOps secrets toolkit. This binary is glue over `hush-crypto` and
+//! `hush-providers`; flags, environment variables and exit codes follow sops.
+
+mod args;
+mod commands;
+mod config;
+mod exit;
+mod fileio;
+mod keys;
+mod ops;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use commands::{decrypt, edit, encrypt, exec, filestatus, keygen, rotate, set, updatekeys};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hush",
+    version,
+    about = "Secrets for GitOps: SOPS-compatible file encryption (age, PGP, cloud KMS)",
+    long_about = "hush encrypts the values of YAML, JSON, dotenv, INI and binary files in the SOPS v3 format, \
+readable and writable by sops itself.\n\n\
+Keys come from flags (--age, --pgp, --kms, ...), their SOPS_* environment variables, or the creation rules \
+of the nearest .sops.yaml. Identities for decryption are read as sops reads them: SOPS_AGE_KEY, \
+SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, ~/.config/sops/age/keys.txt, SSH keys, and gpg.\n\n\
+Exit codes follow sops: 2 unreadable input, 3 unwritable output, 51 MAC mismatch, 52 MAC missing, \
+91 bad tree path, 111 no keys, 128 no key could decrypt, 200 unchanged, 203 already encrypted."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Encrypt a file's values (to stdout, or in place with -i)
+    Encrypt(encrypt::EncryptArgs),
+    /// Decrypt a file (to stdout, or in place with -i); --extract for one value
+    Decrypt(decrypt::DecryptArgs),
+    /// Edit an encrypted file in $SOPS_EDITOR/$EDITOR (creates it if missing)
+    Edit(edit::EditArgs),
+    /// Set one value: hush set FILE '["key"]' '"json value"'
+    Set(set::SetArgs),
+    /// Remove one value: hush unset FILE '["key"]'
+    Unset(set::UnsetArgs),
+    /// Generate a new data key and re-encrypt every value; add or remove master keys
+    Rotate(rotate::RotateArgs),
+    /// Make a file's master keys match .sops.yaml (values untouched)
+    Updatekeys(updatekeys::UpdatekeysArgs),
+    /// Print {"encrypted":true|false} for a file
+    Filestatus(filestatus::FilestatusArgs),
+    /// Run a command with the decrypted values as environment variables
+    ExecEnv(exec::ExecEnvArgs),
+    /// Run a command with the decrypted file at {} (a FIFO or a private temp file)
+    ExecFile(exec::ExecFileArgs),
+    /// Generate an age identity (file written 0600)
+    Keygen(keygen::KeygenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Encrypt(a) => encrypt::run(a),
+        Cmd::Decrypt(a) => decrypt::run(a),
+        Cmd::Edit(a) => edit::run(a),
+        Cmd::Set(a) => set::run_set(a),
+        Cmd::Unset(a) => set::run_unset(a),
+        Cmd::Rotate(a) => rotate::run(a),
+        Cmd::Updatekeys(a) => updatekeys::run(a),
+        Cmd::Filestatus(a) => filestatus::run(a),
+        Cmd::ExecEnv(a) => exec::run_env(a),
+        Cmd::ExecFile(a) => exec::run_file(a),
+        Cmd::Keygen(a) => keygen::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: messages name the file and key path, never a value.
+            eprintln!("hush: {}", e.message);
+            ExitCode::from(e.code as u8)
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod datakey;
 
 pub mod engine;
 pub mod keys;
+pub mod keyspec;
 pub mod metadata;
 pub mod path;
 pub mod rules;

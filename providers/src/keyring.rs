@@ -15,11 +15,11 @@ use crate::source::{KeyError, KeySource};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyRingError {
-    #[error("could not retrieve the data key; tried:\n{}", format_failures(.0))]
+    #[error("could not retrieve the data key; tried: {}", format_failures(.0))]
     NoKeyWorked(Vec<KeyError>),
     #[error("the file has no master keys")]
     NoKeys,
-    #[error("only {got} of {needed} key groups could be opened:\n{}", format_failures(.failures))]
+    #[error("only {got} of {needed} key groups could be opened; tried: {}", format_failures(.failures))]
     NotEnoughShares {
         got: usize,
         needed: usize,
@@ -36,9 +36,9 @@ pub enum KeyRingError {
 fn format_failures(failures: &[KeyError]) -> String {
     failures
         .iter()
-        .map(|f| format!("  - {f}"))
+        .map(|f| f.to_string())
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("; ")
 }
 
 /// The default `--decryption-order`: age, then PGP, then the rest in file order.

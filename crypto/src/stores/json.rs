@@ -311,6 +311,18 @@ pub fn emit(map: &Map, indent: JsonIndent) -> String {
     out
 }
 
+/// Emits any value (a list, a scalar) as indented JSON with a trailing newline.
+pub fn emit_value_text(value: &Value, indent: JsonIndent) -> String {
+    let unit = match indent {
+        JsonIndent::Tab => "\t".to_string(),
+        JsonIndent::Spaces(n) => " ".repeat(n),
+    };
+    let mut out = String::new();
+    emit_value(value, &unit, 0, &mut out);
+    out.push('\n');
+    out
+}
+
 fn pad(out: &mut String, unit: &str, level: usize) {
     for _ in 0..level {
         out.push_str(unit);

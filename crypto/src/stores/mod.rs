@@ -27,3 +27,9 @@ pub mod dotenv;
 pub mod flatten;
 pub mod ini;
 pub mod json;
+
+/// The text of a scalar in flat formats (dotenv, INI, environment variables);
+/// `None` for maps, lists and comments.
+pub fn scalar_text(value: &crate::Value) -> Option<String> {
+    dotenv::scalar_text(value)
+}
