@@ -1,5 +1,7 @@
 //! File stores: bytes <-> document trees, one module per format.
 
+pub mod yaml;
+
 /// Why a file could not be read as its format. Positions are 1-based.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -1,0 +1,597 @@
+//! A block-style YAML emitter that writes events the way yaml.v3's emitter does
+//! (libyaml's state machine with yaml.v3's indentation and comment handling), so
+//! the bytes match what sops writes.
+//!
+//! Only what sops produces is supported: block mappings and sequences, empty ones
+//! as `{}`/`[]`, untagged scalars, head/line/foot/tail comments, no anchors.
+
+use super::analysis::{is_break, is_printable, select_style, Style};
+use super::nodes::{Event, Scalar};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    StreamStart,
+    FirstDocumentStart,
+    DocumentStart,
+    DocumentContent,
+    DocumentEnd,
+    FlowSequenceFirstItem,
+    FlowMappingFirstKey,
+    BlockSequenceFirstItem,
+    BlockSequenceItem,
+    BlockMappingFirstKey,
+    BlockMappingKey,
+    BlockMappingSimpleValue,
+    BlockMappingValue,
+}
+
+/// Where a node sits, as the emitter tracks it.
+#[derive(Clone, Copy, Default)]
+struct Context {
+    simple_key: bool,
+}
+
+pub(crate) struct Emitter<'e> {
+    events: &'e [Event],
+    out: String,
+    best_indent: i64,
+    state: State,
+    states: Vec<State>,
+    indent: i64,
+    indents: Vec<i64>,
+    flow_level: usize,
+    column: i64,
+    whitespace: bool,
+    indention: bool,
+    foot_indent: i64,
+    context: Context,
+    head_comment: String,
+    line_comment: String,
+    foot_comment: String,
+    tail_comment: String,
+    key_line_comment: String,
+}
+
+impl<'e> Emitter<'e> {
+    /// `indent` as yaml.v3's `SetIndent` takes it: values outside 2..=9 become 2.
+    pub fn new(events: &'e [Event], indent: usize) -> Self {
+        let best_indent = if (2..=9).contains(&indent) {
+            indent as i64
+        } else {
+            2
+        };
+        Emitter {
+            events,
+            out: String::new(),
+            best_indent,
+            state: State::StreamStart,
+            states: Vec::new(),
+            indent: -1,
+            indents: Vec::new(),
+            flow_level: 0,
+            column: 0,
+            whitespace: true,
+            indention: true,
+            foot_indent: -1,
+            context: Context::default(),
+            head_comment: String::new(),
+            line_comment: String::new(),
+            foot_comment: String::new(),
+            tail_comment: String::new(),
+            key_line_comment: String::new(),
+        }
+    }
+
+    pub fn run(mut self) -> String {
+        self.state = State::FirstDocumentStart;
+        for index in 0..self.events.len() {
+            self.take_comments(&self.events[index]);
+            self.dispatch(index);
+        }
+        self.out
+    }
+
+    /// `yaml_emitter_analyze_event`: an event's comments replace the pending ones.
+    fn take_comments(&mut self, event: &Event) {
+        let set = |slot: &mut String, value: &str| {
+            if !value.is_empty() {
+                *slot = value.to_string();
+            }
+        };
+        match event {
+            Event::MappingStart { head } | Event::SequenceStart { head } => {
+                set(&mut self.head_comment, head);
+            }
+            Event::MappingEnd { tail, line, foot } => {
+                set(&mut self.line_comment, line);
+                set(&mut self.foot_comment, foot);
+                set(&mut self.tail_comment, tail);
+            }
+            Event::SequenceEnd { line, foot } => {
+                set(&mut self.line_comment, line);
+                set(&mut self.foot_comment, foot);
+            }
+            Event::Scalar {
+                head,
+                line,
+                foot,
+                tail,
+                ..
+            } => {
+                set(&mut self.head_comment, head);
+                set(&mut self.line_comment, line);
+                set(&mut self.foot_comment, foot);
+                set(&mut self.tail_comment, tail);
+            }
+            Event::DocumentStart | Event::DocumentEnd => {}
+        }
+    }
+
+    fn dispatch(&mut self, index: usize) {
+        match self.state {
+            State::StreamStart | State::FirstDocumentStart => self.document_start(index, true),
+            State::DocumentStart => self.document_start(index, false),
+            State::DocumentContent => self.document_content(index),
+            State::DocumentEnd => self.document_end(),
+            State::FlowSequenceFirstItem => self.flow_collection_end(index, '[', ']'),
+            State::FlowMappingFirstKey => self.flow_collection_end(index, '{', '}'),
+            State::BlockSequenceFirstItem => self.block_sequence_item(index, true),
+            State::BlockSequenceItem => self.block_sequence_item(index, false),
+            State::BlockMappingFirstKey => self.block_mapping_key(index, true),
+            State::BlockMappingKey => self.block_mapping_key(index, false),
+            State::BlockMappingSimpleValue => self.block_mapping_value(index, true),
+            State::BlockMappingValue => self.block_mapping_value(index, false),
+        }
+    }
+
+    fn pop_state(&mut self) {
+        self.state = self.states.pop().expect("balanced emitter states");
+    }
+
+    fn pop_indent(&mut self) {
+        self.indent = self.indents.pop().expect("balanced emitter indents");
+    }
+
+    fn document_start(&mut self, _index: usize, first: bool) {
+        if !first {
+            // Only the first document's start is implicit.
+            self.write_indent();
+            self.write_indicator("---", true, false, false);
+            self.write_indent();
+        }
+        self.state = State::DocumentContent;
+    }
+
+    fn document_content(&mut self, index: usize) {
+        self.states.push(State::DocumentEnd);
+        self.process_head_comment();
+        self.emit_node(index, Context::default());
+        self.process_line_comment(false);
+        self.process_foot_comment();
+    }
+
+    fn document_end(&mut self) {
+        // yaml.v3 forces a blank line before a document foot comment.
+        self.foot_indent = 0;
+        self.process_foot_comment();
+        self.foot_indent = -1;
+        self.write_indent();
+        self.state = State::DocumentStart;
+    }
+
+    /// Empty collections are the only flow collections sops writes.
+    fn flow_collection_end(&mut self, _index: usize, open: char, close: char) {
+        self.write_indicator(&open.to_string(), true, true, false);
+        self.increase_indent(true, false);
+        self.flow_level += 1;
+        if open == '{' {
+            self.process_head_comment();
+        }
+        self.flow_level -= 1;
+        self.pop_indent();
+        if open == '[' && self.column == 0 {
+            self.write_indent();
+        }
+        self.write_indicator(&close.to_string(), false, false, false);
+        self.process_line_comment(false);
+        self.process_foot_comment();
+        self.pop_state();
+    }
+
+    fn block_sequence_item(&mut self, index: usize, first: bool) {
+        if first {
+            self.increase_indent(false, false);
+        }
+        if matches!(self.events[index], Event::SequenceEnd { .. }) {
+            self.pop_indent();
+            self.pop_state();
+            return;
+        }
+        self.process_head_comment();
+        self.write_indent();
+        self.write_indicator("-", true, false, true);
+        self.states.push(State::BlockSequenceItem);
+        self.emit_node(index, Context::default());
+        self.process_line_comment(false);
+        self.process_foot_comment();
+    }
+
+    fn block_mapping_key(&mut self, index: usize, first: bool) {
+        if first {
+            self.increase_indent(false, false);
+        }
+        self.process_head_comment();
+        if matches!(self.events[index], Event::MappingEnd { .. }) {
+            self.pop_indent();
+            self.pop_state();
+            return;
+        }
+        self.write_indent();
+        if !self.line_comment.is_empty() {
+            self.key_line_comment = std::mem::take(&mut self.line_comment);
+        }
+        if self.is_simple_key(index) {
+            self.states.push(State::BlockMappingSimpleValue);
+            self.emit_node(
+                index,
+                Context { simple_key: true },
+            );
+        } else {
+            self.write_indicator("?", true, false, true);
+            self.states.push(State::BlockMappingValue);
+            self.emit_node(
+                index,
+                Context { simple_key: false },
+            );
+        }
+    }
+
+    fn block_mapping_value(&mut self, index: usize, simple: bool) {
+        if simple {
+            self.write_indicator(":", false, false, false);
+        } else {
+            self.write_indent();
+            self.write_indicator(":", true, false, true);
+        }
+        if !self.key_line_comment.is_empty() {
+            match &self.events[index] {
+                Event::Scalar { .. } => {
+                    if self.line_comment.is_empty() {
+                        self.line_comment = std::mem::take(&mut self.key_line_comment);
+                    }
+                }
+                Event::MappingStart { .. } | Event::SequenceStart { .. } => {
+                    std::mem::swap(&mut self.line_comment, &mut self.key_line_comment);
+                    self.process_line_comment(false);
+                    std::mem::swap(&mut self.line_comment, &mut self.key_line_comment);
+                }
+                _ => {}
+            }
+        }
+        self.states.push(State::BlockMappingKey);
+        self.emit_node(
+            index,
+            Context { simple_key: false },
+        );
+        self.process_line_comment(false);
+        self.process_foot_comment();
+    }
+
+    fn emit_node(&mut self, index: usize, context: Context) {
+        self.context = context;
+        match &self.events[index] {
+            Event::Scalar { scalar, .. } => self.emit_scalar(scalar),
+            Event::SequenceStart { .. } => {
+                self.state = if self.flow_level > 0 || self.next_is_end(index) {
+                    State::FlowSequenceFirstItem
+                } else {
+                    State::BlockSequenceFirstItem
+                };
+            }
+            Event::MappingStart { .. } => {
+                self.state = if self.flow_level > 0 || self.next_is_end(index) {
+                    State::FlowMappingFirstKey
+                } else {
+                    State::BlockMappingFirstKey
+                };
+            }
+            _ => unreachable!("event sequence is built by nodes.rs"),
+        }
+    }
+
+    fn next_is_end(&self, index: usize) -> bool {
+        matches!(
+            self.events.get(index + 1),
+            Some(Event::SequenceEnd { .. } | Event::MappingEnd { .. })
+        )
+    }
+
+    /// `yaml_emitter_check_simple_key`.
+    fn is_simple_key(&self, index: usize) -> bool {
+        match &self.events[index] {
+            Event::Scalar { scalar, .. } => {
+                !scalar.analysis.multiline && scalar.value.len() <= 128
+            }
+            Event::SequenceStart { .. } | Event::MappingStart { .. } => self.next_is_end(index),
+            _ => false,
+        }
+    }
+
+    fn emit_scalar(&mut self, scalar: &Scalar) {
+        let style = select_style(
+            scalar.style,
+            &scalar.analysis,
+            self.context.simple_key,
+            scalar.value.is_empty(),
+        );
+        self.increase_indent(true, false);
+        // yaml.v3's best width is unlimited, so scalars are never wrapped.
+        match style {
+            Style::Plain => self.write_plain(&scalar.value),
+            Style::SingleQuoted => self.write_single_quoted(&scalar.value),
+            Style::DoubleQuoted => self.write_double_quoted(&scalar.value),
+            Style::Literal => self.write_literal(&scalar.value),
+        }
+        self.pop_indent();
+        self.pop_state();
+    }
+
+    fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        self.indents.push(self.indent);
+        if self.indent < 0 {
+            self.indent = if flow { self.best_indent } else { 0 };
+        } else if !indentless {
+            if self.states.last() == Some(&State::BlockSequenceItem) {
+                // The first indent inside a sequence item just skips the "- ".
+                self.indent += 2;
+            } else {
+                self.indent = self.best_indent * ((self.indent + self.best_indent) / self.best_indent);
+            }
+        }
+    }
+
+    // ---- comments ----
+
+    fn process_head_comment(&mut self) {
+        if !self.tail_comment.is_empty() {
+            self.write_indent();
+            let tail = std::mem::take(&mut self.tail_comment);
+            self.write_comment(&tail);
+            self.foot_indent = self.indent.max(0);
+        }
+        if self.head_comment.is_empty() {
+            return;
+        }
+        self.write_indent();
+        let head = std::mem::take(&mut self.head_comment);
+        self.write_comment(&head);
+    }
+
+    fn process_line_comment(&mut self, linebreak: bool) {
+        if self.line_comment.is_empty() {
+            if linebreak {
+                self.put_break();
+            }
+            return;
+        }
+        if !self.whitespace {
+            self.put(' ');
+        }
+        let line = std::mem::take(&mut self.line_comment);
+        self.write_comment(&line);
+    }
+
+    fn process_foot_comment(&mut self) {
+        if self.foot_comment.is_empty() {
+            return;
+        }
+        self.write_indent();
+        let foot = std::mem::take(&mut self.foot_comment);
+        self.write_comment(&foot);
+        self.foot_indent = self.indent.max(0);
+    }
+
+    fn write_comment(&mut self, comment: &str) {
+        let mut breaks = false;
+        let mut pound = false;
+        for c in comment.chars() {
+            if is_break(c) {
+                self.write_break(c);
+                breaks = true;
+                pound = false;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if !pound {
+                    if c != '#' {
+                        self.put('#');
+                        self.put(' ');
+                    }
+                    pound = true;
+                }
+                self.put(c);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+        if !breaks {
+            self.put_break();
+        }
+        self.whitespace = true;
+    }
+
+    // ---- low-level writing ----
+
+    fn put(&mut self, c: char) {
+        self.out.push(c);
+        self.column += 1;
+    }
+
+    fn put_break(&mut self) {
+        self.out.push('\n');
+        self.column = 0;
+        self.indention = true;
+    }
+
+    fn write_break(&mut self, c: char) {
+        if c == '\n' {
+            self.put_break();
+        } else {
+            self.out.push(c);
+            self.column = 0;
+            self.indention = true;
+        }
+    }
+
+    fn write_indent(&mut self) {
+        let indent = self.indent.max(0);
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.put_break();
+        }
+        if self.foot_indent == indent {
+            self.put_break();
+        }
+        while self.column < indent {
+            self.put(' ');
+        }
+        self.whitespace = true;
+        self.foot_indent = -1;
+    }
+
+    fn write_indicator(&mut self, indicator: &str, need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
+        if need_whitespace && !self.whitespace {
+            self.put(' ');
+        }
+        for c in indicator.chars() {
+            self.put(c);
+        }
+        self.whitespace = is_whitespace;
+        self.indention = self.indention && is_indention;
+    }
+
+    fn write_plain(&mut self, value: &str) {
+        if !value.is_empty() && !self.whitespace {
+            self.put(' ');
+        }
+        for c in value.chars() {
+            self.put(c);
+        }
+        if !value.is_empty() {
+            self.whitespace = false;
+        }
+        self.indention = false;
+    }
+
+    fn write_single_quoted(&mut self, value: &str) {
+        self.write_indicator("'", true, false, false);
+        let mut breaks = false;
+        for c in value.chars() {
+            if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if c == '\'' {
+                    self.put('\'');
+                }
+                self.put(c);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+        self.write_indicator("'", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_double_quoted(&mut self, value: &str) {
+        self.write_indicator("\"", true, false, false);
+        for c in value.chars() {
+            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
+                self.put('\\');
+                match c {
+                    '\0' => self.put('0'),
+                    '\u{7}' => self.put('a'),
+                    '\u{8}' => self.put('b'),
+                    '\t' => self.put('t'),
+                    '\n' => self.put('n'),
+                    '\u{b}' => self.put('v'),
+                    '\u{c}' => self.put('f'),
+                    '\r' => self.put('r'),
+                    '\u{1b}' => self.put('e'),
+                    '"' => self.put('"'),
+                    '\\' => self.put('\\'),
+                    '\u{85}' => self.put('N'),
+                    '\u{a0}' => self.put('_'),
+                    '\u{2028}' => self.put('L'),
+                    '\u{2029}' => self.put('P'),
+                    _ => {
+                        let v = c as u32;
+                        let (letter, width) = if v <= 0xFF {
+                            ('x', 2)
+                        } else if v <= 0xFFFF {
+                            ('u', 4)
+                        } else {
+                            ('U', 8)
+                        };
+                        self.put(letter);
+                        for digit in format!("{v:0width$X}").chars() {
+                            self.put(digit);
+                        }
+                    }
+                }
+            } else {
+                self.put(c);
+            }
+        }
+        self.write_indicator("\"", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_literal(&mut self, value: &str) {
+        self.write_indicator("|", true, false, false);
+        self.write_block_scalar_hints(value);
+        self.process_line_comment(true);
+        self.whitespace = true;
+        let mut breaks = true;
+        for c in value.chars() {
+            if is_break(c) {
+                self.write_break(c);
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.put(c);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+    }
+
+    fn write_block_scalar_hints(&mut self, value: &str) {
+        let mut chars = value.chars();
+        if chars.next().is_some_and(|c| c == ' ' || is_break(c)) {
+            let hint = char::from_digit(self.best_indent as u32, 10).expect("indent is 2..=9");
+            self.write_indicator(&hint.to_string(), false, false, false);
+        }
+        let mut rev = value.chars().rev();
+        let chomp = match (rev.next(), rev.next()) {
+            (None, _) => Some('-'),
+            (Some(last), _) if !is_break(last) => Some('-'),
+            (Some(_), None) => Some('+'),
+            (Some(_), Some(before)) if is_break(before) => Some('+'),
+            _ => None,
+        };
+        if let Some(chomp) = chomp {
+            self.write_indicator(&chomp.to_string(), false, false, false);
+        }
+    }
+}

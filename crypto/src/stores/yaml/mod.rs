@@ -1,0 +1,61 @@
+//! The YAML store, byte-compatible with sops 3.13 (which uses go.yaml.in/yaml/v3).
+//!
+//! Reading: every document of a stream becomes one [`Map`]; a document must be a
+//! mapping or empty. Plain scalars are typed as yaml.v3 types them for sops: null,
+//! bool (`true`/`True`/`TRUE`, `false`/...; `yes`/`no`/`on`/`off` stay strings),
+//! int (decimal, `0x`, `0o`, `0b`, leading-`0` octal, `_` ignored), float (`1e3`,
+//! `.inf`, `.nan`, integers beyond 64 bits). Timestamps such as `2002-12-14` stay
+//! strings: sops decodes into `interface{}`, where yaml.v3 hands them back as text.
+//! Quoted and block scalars are strings unless an explicit core tag says otherwise;
+//! `!!binary` is decoded (to `Str`, or `Bytes` when not UTF-8). Anchors and aliases
+//! are expanded, duplicate keys and non-string keys are errors.
+//!
+//! Comments become [`Comment`](crate::Comment) items in document order, placed as
+//! sops 3.13 places them: a comment after a scalar on the same line is `inline` and
+//! sits right *before* the entry or item it belongs to; foot comments stay in the
+//! innermost collection they are indented into.
+//!
+//! Writing follows sops' node building and yaml.v3's emitter: block style, lists
+//! indented under their key, strings quoted when they would read back as another
+//! type, multi-line strings as `|` literals, empty collections as `{}`/`[]`,
+//! comments as `#text` lines, inline comments after their value.
+//! `Value::Time` is written as plain text and `Value::Bytes` as a base64 string.
+//!
+//! Known differences from yaml.v3: strings containing NEL, LS or PS are always
+//! double-quoted; the placement of comments in unusual spots (inside flow
+//! collections, after a flow collection's `]`) is approximate.
+
+mod analysis;
+mod emitter;
+mod gaps;
+mod nodes;
+mod parse;
+mod resolve;
+
+use crate::tree::Map;
+
+pub use parse::{parse_documents, MAX_ALIAS_EXPANSION};
+
+/// Output options for [`emit_documents`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YamlOptions {
+    /// Spaces per level. sops' default (and `0`) is 4; yaml.v3 turns values
+    /// outside 2..=9 into 2.
+    pub indent: usize,
+}
+
+impl Default for YamlOptions {
+    fn default() -> Self {
+        YamlOptions { indent: 4 }
+    }
+}
+
+/// Writes the documents as sops does, separated by `---` lines.
+pub fn emit_documents(docs: &[Map], opts: &YamlOptions) -> String {
+    let indent = if opts.indent == 0 { 4 } else { opts.indent };
+    let mut events = Vec::new();
+    for doc in docs {
+        nodes::document_events(doc, &mut events);
+    }
+    emitter::Emitter::new(&events, indent).run()
+}
