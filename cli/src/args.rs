@@ -6,7 +6,8 @@ use clap::Args;
 use hush_crypto::document::Format;
 
 fn parse_format(s: &str) -> Result<Format, String> {
-    Format::from_name(s).ok_or_else(|| format!("unknown format {s:?} (yaml, json, dotenv, ini, binary)"))
+    Format::from_name(s)
+        .ok_or_else(|| format!("unknown format {s:?} (yaml, json, dotenv, ini, binary)"))
 }
 
 /// Input and output formats.

@@ -74,9 +74,15 @@ pub fn load_for(file: &Path, explicit: Option<&Path>) -> CliResult<Option<Config
         Err(e) => return fail(Code::ErrorReadingConfig, format!("{}: {e}", path.display())),
     };
     let mut config = parse(&text).map_err(|msg| {
-        crate::exit::CliError::new(Code::ErrorReadingConfig, format!("{}: {msg}", path.display()))
+        crate::exit::CliError::new(
+            Code::ErrorReadingConfig,
+            format!("{}: {msg}", path.display()),
+        )
     })?;
-    config.dir = absolute(&path).parent().map(Path::to_path_buf).unwrap_or_default();
+    config.dir = absolute(&path)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     Ok(Some(config))
 }
 
@@ -84,7 +90,9 @@ pub fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
@@ -114,8 +122,14 @@ pub fn parse(text: &str) -> Result<Config, String> {
     match root.get("creation_rules") {
         None | Some(Value::Null) => {}
         Some(Value::List(rules)) => {
-            for (i, rule) in rules.iter().filter(|r| !matches!(r, Value::Comment(_))).enumerate() {
-                let map = rule.as_map().ok_or(format!("creation_rules[{i}] is not a map"))?;
+            for (i, rule) in rules
+                .iter()
+                .filter(|r| !matches!(r, Value::Comment(_)))
+                .enumerate()
+            {
+                let map = rule
+                    .as_map()
+                    .ok_or(format!("creation_rules[{i}] is not a map"))?;
                 config
                     .creation_rules
                     .push(parse_rule(map).map_err(|e| format!("creation_rules[{i}]: {e}"))?);
@@ -127,10 +141,16 @@ pub fn parse(text: &str) -> Result<Config, String> {
 }
 
 fn indent_of(stores: &Map, name: &str) -> Result<Option<usize>, String> {
-    match stores.get(name).and_then(Value::as_map).and_then(|m| m.get("indent")) {
+    match stores
+        .get(name)
+        .and_then(Value::as_map)
+        .and_then(|m| m.get("indent"))
+    {
         None => Ok(None),
         Some(Value::Int(i)) if *i >= 0 => Ok(Some(*i as usize)),
-        Some(_) => Err(format!("stores.{name}.indent must be a non-negative integer")),
+        Some(_) => Err(format!(
+            "stores.{name}.indent must be a non-negative integer"
+        )),
     }
 }
 
@@ -171,11 +191,17 @@ fn parse_rule(map: &Map) -> Result<CreationRule, String> {
     let mut selectors = Vec::new();
     for field in Selector::FIELDS {
         if let Some(text) = str_field(map, field)? {
-            selectors.push(Selector::from_field(field, &text).map_err(|e| e.to_string())?.expect("known"));
+            selectors.push(
+                Selector::from_field(field, &text)
+                    .map_err(|e| e.to_string())?
+                    .expect("known"),
+            );
         }
     }
     if selectors.len() > 1 {
-        return Err("at most one of the encrypted/unencrypted suffix/regex options may be set".into());
+        return Err(
+            "at most one of the encrypted/unencrypted suffix/regex options may be set".into(),
+        );
     }
     rule.selector = selectors.pop();
     rule.mac_only_encrypted = matches!(map.get("mac_only_encrypted"), Some(Value::Bool(true)));
@@ -214,9 +240,14 @@ fn parse_rule(map: &Map) -> Result<CreationRule, String> {
             }
         }
         Some(Value::List(groups)) => {
-            for (i, g) in groups.iter().filter(|g| !matches!(g, Value::Comment(_))).enumerate() {
+            for (i, g) in groups
+                .iter()
+                .filter(|g| !matches!(g, Value::Comment(_)))
+                .enumerate()
+            {
                 let gm = g.as_map().ok_or(format!("key_groups[{i}] is not a map"))?;
-                let mut group = parse_group(gm, &profile).map_err(|e| format!("key_groups[{i}]: {e}"))?;
+                let mut group =
+                    parse_group(gm, &profile).map_err(|e| format!("key_groups[{i}]: {e}"))?;
                 dedup(&mut group);
                 rule.key_groups.push(group);
             }
@@ -233,7 +264,10 @@ fn dedup(group: &mut Vec<KeyKind>) {
 
 fn entries(v: Option<&Value>) -> Vec<&Value> {
     match v {
-        Some(Value::List(l)) => l.iter().filter(|e| !matches!(e, Value::Comment(_))).collect(),
+        Some(Value::List(l)) => l
+            .iter()
+            .filter(|e| !matches!(e, Value::Comment(_)))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -272,7 +306,9 @@ fn parse_group(map: &Map, default_profile: &str) -> Result<Vec<KeyKind>, String>
         group.push(kind);
     }
     for e in entries(map.get("gcp_kms")) {
-        let m = e.as_map().ok_or("gcp_kms entries are maps with resource_id")?;
+        let m = e
+            .as_map()
+            .ok_or("gcp_kms entries are maps with resource_id")?;
         let id = str_field(m, "resource_id")?.ok_or("gcp_kms entry without resource_id")?;
         group.push(keyspec::gcp_kms(&id).map_err(spec)?);
     }

@@ -14,7 +14,12 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 
 /// Reads a file, or standard input for `-` / `/dev/stdin`.
 pub fn read_input(path: &Path) -> CliResult<Vec<u8>> {
-    let read_err = |e: std::io::Error| CliError::new(Code::CouldNotReadInputFile, format!("{}: {e}", path.display()));
+    let read_err = |e: std::io::Error| {
+        CliError::new(
+            Code::CouldNotReadInputFile,
+            format!("{}: {e}", path.display()),
+        )
+    };
     let mut bytes = Vec::new();
     if path == Path::new("-") {
         std::io::stdin()
@@ -47,12 +52,19 @@ pub fn read_input(path: &Path) -> CliResult<Vec<u8>> {
 /// Atomically replaces `path` with `bytes`. An existing file keeps its mode;
 /// a new file gets `new_mode`.
 pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> CliResult<()> {
-    let write_err = |e: std::io::Error| CliError::new(Code::CouldNotWriteOutputFile, format!("{}: {e}", path.display()));
+    let write_err = |e: std::io::Error| {
+        CliError::new(
+            Code::CouldNotWriteOutputFile,
+            format!("{}: {e}", path.display()),
+        )
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mode = fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(new_mode);
+    let mode = fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(new_mode);
     // The temp file is created 0600, so plaintext never sits world-readable, even briefly.
     let mut tmp = tempfile::Builder::new()
         .prefix(".hush-")
@@ -76,6 +88,9 @@ pub fn write_stdout(bytes: &[u8]) -> CliResult<()> {
     match out.write_all(bytes).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::new(Code::CouldNotWriteOutputFile, format!("stdout: {e}"))),
+        Err(e) => Err(CliError::new(
+            Code::CouldNotWriteOutputFile,
+            format!("stdout: {e}"),
+        )),
     }
 }

@@ -20,7 +20,8 @@ pub fn ring_from_env() -> CliResult<KeyRing> {
         eprintln!("hush: warning: {warning}");
     }
     ring.add_source(Arc::new(age));
-    let pgp = PgpSource::from_env().map_err(|e| CliError::new(Code::CouldNotRetrieveKey, format!("pgp: {e}")))?;
+    let pgp = PgpSource::from_env()
+        .map_err(|e| CliError::new(Code::CouldNotRetrieveKey, format!("pgp: {e}")))?;
     ring.add_source(Arc::new(pgp));
     Ok(ring)
 }
@@ -29,7 +30,8 @@ pub fn ring_from_env() -> CliResult<KeyRing> {
 pub fn ring_for_wrapping() -> CliResult<KeyRing> {
     let mut ring = KeyRing::new();
     ring.add_source(Arc::new(AgeSource::recipients_only()));
-    let pgp = PgpSource::from_env().map_err(|e| CliError::new(Code::CouldNotRetrieveKey, format!("pgp: {e}")))?;
+    let pgp = PgpSource::from_env()
+        .map_err(|e| CliError::new(Code::CouldNotRetrieveKey, format!("pgp: {e}")))?;
     ring.add_source(Arc::new(pgp));
     Ok(ring)
 }
@@ -43,7 +45,10 @@ pub fn kinds_from_flags(args: &KeyArgs) -> CliResult<Vec<KeyKind>> {
     let mut group = Vec::new();
     let list = |v: &Option<String>| v.as_deref().map(keyspec::split_list).unwrap_or_default();
     for r in list(&args.age) {
-        group.push(hush_providers::age::parse_recipient(&r).map_err(|e| CliError::new(Code::Generic, e.to_string()))?);
+        group.push(
+            hush_providers::age::parse_recipient(&r)
+                .map_err(|e| CliError::new(Code::Generic, e.to_string()))?,
+        );
     }
     for fp in list(&args.pgp) {
         group.push(keyspec::pgp(&fp).map_err(spec_err)?);
@@ -88,10 +93,17 @@ pub fn groups_of(kinds: Vec<Vec<KeyKind>>) -> Vec<KeyGroup> {
 }
 
 /// Key groups and threshold for a new file: flags win, then the creation rule.
-pub fn resolve(args: &KeyArgs, rule: Option<&CreationRule>, file: &str) -> CliResult<(Vec<KeyGroup>, Option<usize>)> {
+pub fn resolve(
+    args: &KeyArgs,
+    rule: Option<&CreationRule>,
+    file: &str,
+) -> CliResult<(Vec<KeyGroup>, Option<usize>)> {
     let flagged = kinds_from_flags(args)?;
     if !flagged.is_empty() {
-        return Ok((groups_of(vec![flagged]), args.shamir_secret_sharing_threshold));
+        return Ok((
+            groups_of(vec![flagged]),
+            args.shamir_secret_sharing_threshold,
+        ));
     }
     match rule {
         Some(rule) if !rule.key_groups.is_empty() => Ok((

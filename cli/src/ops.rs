@@ -29,7 +29,10 @@ pub struct FileSpec {
 
 impl FileSpec {
     pub fn new(path: &Path, formats: &FormatArgs) -> Self {
-        let name = formats.filename_override.clone().unwrap_or_else(|| path.to_path_buf());
+        let name = formats
+            .filename_override
+            .clone()
+            .unwrap_or_else(|| path.to_path_buf());
         let detected = Format::from_path(&name.to_string_lossy());
         let input = formats.input_type.unwrap_or(detected);
         FileSpec {
@@ -97,7 +100,12 @@ pub fn decryption_ring(args: &DecryptArgsCommon) -> CliResult<KeyRing> {
                     "hcvault" | "vault" => Some(KeyType::HcVault),
                     _ => None,
                 })
-                .ok_or_else(|| CliError::new(Code::Generic, format!("--decryption-order: unknown key type {name:?}")))?;
+                .ok_or_else(|| {
+                    CliError::new(
+                        Code::Generic,
+                        format!("--decryption-order: unknown key type {name:?}"),
+                    )
+                })?;
             types.push(t);
         }
         ring.set_decryption_order(types);
@@ -119,7 +127,11 @@ pub fn decrypt_docs(
     key: &DataKey,
     ignore_mac: bool,
 ) -> CliResult<DecryptOutcome> {
-    let check = if ignore_mac { MacCheck::Ignore } else { MacCheck::Verify };
+    let check = if ignore_mac {
+        MacCheck::Ignore
+    } else {
+        MacCheck::Verify
+    };
     let outcome = sopsfile::decrypt_documents(docs, metadata, key, check).map_err(|e| {
         let code = match &e {
             DecryptError::Value(_) => Code::ErrorDecryptingTree,
@@ -172,9 +184,14 @@ pub fn seal_and_emit(
     stash: Option<&IvStash>,
     opts: &EmitOptions,
 ) -> CliResult<Vec<u8>> {
-    sopsfile::encrypt_documents(&mut docs, metadata, key, &now_rfc3339(), stash)
-        .map_err(|e| spec.error(Code::ErrorEncryptingTree, format!("could not encrypt value at {e}")))?;
-    document::emit_encrypted(spec.output, &docs, metadata, opts).map_err(|e| spec.error(Code::ErrorDumpingTree, e))
+    sopsfile::encrypt_documents(&mut docs, metadata, key, &now_rfc3339(), stash).map_err(|e| {
+        spec.error(
+            Code::ErrorEncryptingTree,
+            format!("could not encrypt value at {e}"),
+        )
+    })?;
+    document::emit_encrypted(spec.output, &docs, metadata, opts)
+        .map_err(|e| spec.error(Code::ErrorDumpingTree, e))
 }
 
 /// Renders plaintext documents in the output format.
@@ -188,7 +205,10 @@ pub fn deliver(spec: &FileSpec, out: &OutputArgs, bytes: &[u8], plaintext: bool)
     let new_mode = if plaintext { 0o600 } else { 0o644 };
     if out.in_place {
         if spec.path == Path::new("-") {
-            return Err(spec.error(Code::CouldNotWriteOutputFile, "cannot write standard input in place"));
+            return Err(spec.error(
+                Code::CouldNotWriteOutputFile,
+                "cannot write standard input in place",
+            ));
         }
         fileio::write_atomic(&spec.path, bytes, new_mode)
     } else if let Some(path) = &out.output {

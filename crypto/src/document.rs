@@ -124,7 +124,10 @@ pub fn load_encrypted(format: Format, bytes: &[u8]) -> Result<(Vec<Map>, Metadat
     match format {
         Format::Yaml => {
             let mut docs = yaml::parse_documents(text(bytes)?)?;
-            let value = docs.first_mut().and_then(|d| d.remove(SOPS_KEY)).ok_or(LoadError::NoMetadata)?;
+            let value = docs
+                .first_mut()
+                .and_then(|d| d.remove(SOPS_KEY))
+                .ok_or(LoadError::NoMetadata)?;
             for doc in docs.iter_mut().skip(1) {
                 doc.remove(SOPS_KEY);
             }
@@ -150,7 +153,10 @@ pub fn load_encrypted(format: Format, bytes: &[u8]) -> Result<(Vec<Map>, Metadat
             if pairs.is_empty() {
                 return Err(LoadError::NoMetadata);
             }
-            Ok((vec![doc], Metadata::from_value(&flatten::unflatten(&pairs)?)?))
+            Ok((
+                vec![doc],
+                Metadata::from_value(&flatten::unflatten(&pairs)?)?,
+            ))
         }
         Format::Ini => {
             let mut doc = ini::parse(text(bytes)?)?;
@@ -159,9 +165,17 @@ pub fn load_encrypted(format: Format, bytes: &[u8]) -> Result<(Vec<Map>, Metadat
             // sops 3.13.2 escapes newlines in metadata as `\n`; 3.13.0/1 wrote them raw.
             let pairs: Vec<(String, String)> = section
                 .entries()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().replace("\\n", "\n")))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().unwrap_or_default().replace("\\n", "\n"),
+                    )
+                })
                 .collect();
-            Ok((vec![doc], Metadata::from_value(&flatten::unflatten(&pairs)?)?))
+            Ok((
+                vec![doc],
+                Metadata::from_value(&flatten::unflatten(&pairs)?)?,
+            ))
         }
     }
 }
@@ -187,7 +201,12 @@ pub fn emit_plain(format: Format, docs: &[Map], opts: &EmitOptions) -> Result<Ve
 }
 
 /// Writes encrypted documents with their metadata.
-pub fn emit_encrypted(format: Format, docs: &[Map], metadata: &Metadata, opts: &EmitOptions) -> Result<Vec<u8>, StoreError> {
+pub fn emit_encrypted(
+    format: Format,
+    docs: &[Map],
+    metadata: &Metadata,
+    opts: &EmitOptions,
+) -> Result<Vec<u8>, StoreError> {
     let meta = metadata.to_value();
     match format {
         Format::Yaml => {

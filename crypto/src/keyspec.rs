@@ -23,7 +23,11 @@ fn err(kind: &'static str, input: &str, reason: &'static str) -> KeySpecError {
 
 /// Splits a comma-separated list, dropping blanks (sops' flag and env form).
 pub fn split_list(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 pub fn age(recipient: &str) -> KeyKind {
@@ -34,7 +38,11 @@ pub fn age(recipient: &str) -> KeyKind {
 
 /// A PGP fingerprint; spaces are removed and hex is upper-cased.
 pub fn pgp(fingerprint: &str) -> Result<KeyKind, KeySpecError> {
-    let fp: String = fingerprint.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    let fp: String = fingerprint
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
     if fp.len() < 16 || !fp.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(err("pgp", fingerprint, "expected a hex key fingerprint"));
     }
@@ -42,13 +50,21 @@ pub fn pgp(fingerprint: &str) -> Result<KeyKind, KeySpecError> {
 }
 
 /// `arn[+role_arn]` as in `--kms` / `SOPS_KMS_ARN`.
-pub fn kms(spec: &str, context: &BTreeMap<String, String>, aws_profile: &str) -> Result<KeyKind, KeySpecError> {
+pub fn kms(
+    spec: &str,
+    context: &BTreeMap<String, String>,
+    aws_profile: &str,
+) -> Result<KeyKind, KeySpecError> {
     let (arn, role) = match spec.split_once('+') {
         Some((arn, role)) => (arn.trim(), Some(role.trim().to_string())),
         None => (spec.trim(), None),
     };
     if !arn.starts_with("arn:aws") || !arn.contains(":kms:") {
-        return Err(err("kms", spec, "expected arn:aws:kms:<region>:<account>:key/<id> or alias/<name>"));
+        return Err(err(
+            "kms",
+            spec,
+            "expected arn:aws:kms:<region>:<account>:key/<id> or alias/<name>",
+        ));
     }
     Ok(KeyKind::AwsKms {
         arn: arn.to_string(),
@@ -94,14 +110,21 @@ pub fn gcp_kms(resource_id: &str) -> Result<KeyKind, KeySpecError> {
 /// `https://<vault>.vault.azure.net/keys/<name>[/<version>]`.
 pub fn azure_kv(url: &str) -> Result<KeyKind, KeySpecError> {
     let url = url.trim();
-    let (base, rest) = url
-        .split_once("/keys/")
-        .ok_or_else(|| err("azure_kv", url, "expected https://<vault>/keys/<name>[/<version>]"))?;
+    let (base, rest) = url.split_once("/keys/").ok_or_else(|| {
+        err(
+            "azure_kv",
+            url,
+            "expected https://<vault>/keys/<name>[/<version>]",
+        )
+    })?;
     if !base.starts_with("https://") && !base.starts_with("http://") {
         return Err(err("azure_kv", url, "the vault URL must be http(s)"));
     }
     let mut parts = rest.trim_end_matches('/').split('/');
-    let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(|| err("azure_kv", url, "missing key name"))?;
+    let name = parts
+        .next()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| err("azure_kv", url, "missing key name"))?;
     let version = parts.next().unwrap_or("");
     if parts.next().is_some() {
         return Err(err("azure_kv", url, "too many path segments"));
@@ -116,7 +139,10 @@ pub fn azure_kv(url: &str) -> Result<KeyKind, KeySpecError> {
 /// `https://vault:8200/v1/<engine path>/keys/<name>`.
 pub fn hc_vault(uri: &str) -> Result<KeyKind, KeySpecError> {
     let uri = uri.trim();
-    let scheme_end = uri.find("://").ok_or_else(|| err("hc_vault", uri, "expected an http(s) URI"))? + 3;
+    let scheme_end = uri
+        .find("://")
+        .ok_or_else(|| err("hc_vault", uri, "expected an http(s) URI"))?
+        + 3;
     let path_start = uri[scheme_end..]
         .find('/')
         .map(|i| i + scheme_end)
@@ -172,7 +198,12 @@ mod tests {
             }
         );
         let ctx = encryption_context("a:1,b:2").unwrap();
-        let k = kms("arn:aws:kms:us-east-1:1:key/x+arn:aws:iam::1:role/r", &ctx, "").unwrap();
+        let k = kms(
+            "arn:aws:kms:us-east-1:1:key/x+arn:aws:iam::1:role/r",
+            &ctx,
+            "",
+        )
+        .unwrap();
         assert!(matches!(k, KeyKind::AwsKms { role: Some(_), .. }));
         assert!(kms("nope", &ctx, "").is_err());
         assert!(gcp_kms("projects/p/locations/l/keyRings/r/cryptoKeys/k").is_ok());

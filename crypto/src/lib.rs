@@ -6,7 +6,7 @@
 
 pub mod cipher;
 pub mod datakey;
-
+pub mod document;
 pub mod engine;
 pub mod keys;
 pub mod keyspec;

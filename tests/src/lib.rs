@@ -11,7 +11,10 @@ pub fn vectors_dir() -> PathBuf {
         return PathBuf::from(dir);
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [repo.join("../shared/vectors"), PathBuf::from("/work/shared/vectors")];
+    let candidates = [
+        repo.join("../shared/vectors"),
+        PathBuf::from("/work/shared/vectors"),
+    ];
     for c in &candidates {
         if c.join("sops").is_dir() {
             return c.canonicalize().unwrap_or_else(|_| c.clone());
@@ -28,7 +31,9 @@ pub fn vector(rel: &str) -> PathBuf {
 /// The Python virtualenv with the test stand-ins (`HUSH_VENV`, else `.venv` in the repo).
 pub fn venv_bin(name: &str) -> Option<PathBuf> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let venv = std::env::var("HUSH_VENV").map(PathBuf::from).unwrap_or_else(|_| repo.join(".venv"));
+    let venv = std::env::var("HUSH_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo.join(".venv"));
     let p = venv.join("bin").join(name);
     p.exists().then_some(p)
 }
@@ -100,14 +105,20 @@ impl Sandbox {
             .args(files)
             .output()
             .expect("gpg must be installed (apt-get install gnupg)");
-        assert!(out.status.success(), "gpg --import failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "gpg --import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 /// Runs a command with `stdin` bytes and returns its output.
 pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
     use std::io::Write;
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()

@@ -41,16 +41,23 @@ pub fn run(args: DecryptArgs) -> CliResult<()> {
 }
 
 /// The value at a tree path: scalars as raw text (as sops prints them), trees in the output format.
-fn extract(spec: &FileSpec, docs: &[Map], expr: &str, opts: &hush_crypto::document::EmitOptions) -> CliResult<Vec<u8>> {
+fn extract(
+    spec: &FileSpec,
+    docs: &[Map],
+    expr: &str,
+    opts: &hush_crypto::document::EmitOptions,
+) -> CliResult<Vec<u8>> {
     let steps = path::parse(expr).map_err(|e| spec.error(Code::InvalidTreePathFormat, e))?;
     let first = docs.first().cloned().unwrap_or_default();
-    let value = path::get(&first, &steps).map_err(|e| spec.error(Code::InvalidTreePathFormat, e))?;
+    let value =
+        path::get(&first, &steps).map_err(|e| spec.error(Code::InvalidTreePathFormat, e))?;
     match value {
         Value::Map(m) => ops::emit_plain(spec, std::slice::from_ref(m), opts),
         // A list has no document form in every store; JSON is also valid YAML.
         Value::List(_) => Ok(json::emit_value_text(value, opts.json_indent).into_bytes()),
         Value::Bytes(b) => Ok(b.clone()),
-        other => Ok(hush_crypto::stores::scalar_text(other).unwrap_or_default().into_bytes()),
+        other => Ok(hush_crypto::stores::scalar_text(other)
+            .unwrap_or_default()
+            .into_bytes()),
     }
 }
-

@@ -54,40 +54,70 @@ pub fn run(args: EditArgs) -> CliResult<()> {
     let (metadata, key, stash, plaintext) = if exists {
         let bytes = ops::read(&spec)?;
         let opened = ops::open(&spec, &bytes, &args.decryption)?;
-        let plain = Zeroizing::new(ops::emit_plain(&FileSpec { output: spec.input, ..spec.clone() }, &opened.docs, &opts)?);
+        let plain = Zeroizing::new(ops::emit_plain(
+            &FileSpec {
+                output: spec.input,
+                ..spec.clone()
+            },
+            &opened.docs,
+            &opts,
+        )?);
         (opened.metadata, opened.key, Some(opened.stash), plain)
     } else {
         let rule = cfg.as_ref().and_then(|c| c.rule_for(&spec.name));
         let (mut groups, threshold) = keys::resolve(&args.keys, rule, &spec.display())?;
-        let template_docs = document::load_plain(spec.input, template(spec.input).as_bytes()).unwrap_or_default();
-        let selector = super::encrypt::choose_selector(&spec, &args.selectors, rule, &template_docs)?;
+        let template_docs =
+            document::load_plain(spec.input, template(spec.input).as_bytes()).unwrap_or_default();
+        let selector =
+            super::encrypt::choose_selector(&spec, &args.selectors, rule, &template_docs)?;
         let key = DataKey::generate();
         keys::ring_for_wrapping()?
             .wrap(&mut groups, threshold, &key, &ops::now_rfc3339())
             .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
-        let mac_only = args.selectors.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
+        let mac_only =
+            args.selectors.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
         let metadata = Metadata::new(groups, threshold, selector, mac_only);
-        (metadata, key, None, Zeroizing::new(template(spec.input).as_bytes().to_vec()))
+        (
+            metadata,
+            key,
+            None,
+            Zeroizing::new(template(spec.input).as_bytes().to_vec()),
+        )
     };
     let docs = edit_loop(&spec, &plaintext)?;
     let Some(docs) = docs else {
-        return Err(spec.error(Code::FileHasNotBeenModified, "file has not changed, exiting"));
+        return Err(spec.error(
+            Code::FileHasNotBeenModified,
+            "file has not changed, exiting",
+        ));
     };
     let mut metadata = metadata;
-    let out_spec = FileSpec { output: spec.input, ..spec.clone() };
+    let out_spec = FileSpec {
+        output: spec.input,
+        ..spec.clone()
+    };
     let out = ops::seal_and_emit(&out_spec, docs, &mut metadata, &key, stash.as_ref(), &opts)?;
     crate::fileio::write_atomic(&spec.path, &out, 0o644)
 }
 
 /// Signals that must not kill hush while the editor runs (the temp dir must go).
-const GUARDED: [i32; 3] = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP];
+const GUARDED: [i32; 3] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+];
 
 /// Runs the editor until the content parses; `None` when nothing changed.
 fn edit_loop(spec: &FileSpec, plaintext: &[u8]) -> CliResult<Option<Vec<Map>>> {
     let dir = tempfile::Builder::new()
         .prefix("hush-edit-")
         .tempdir()
-        .map_err(|e| CliError::new(Code::CouldNotWriteOutputFile, format!("temporary directory: {e}")))?;
+        .map_err(|e| {
+            CliError::new(
+                Code::CouldNotWriteOutputFile,
+                format!("temporary directory: {e}"),
+            )
+        })?;
     let name = spec
         .name
         .file_name()
@@ -105,18 +135,30 @@ fn edit_loop(spec: &FileSpec, plaintext: &[u8]) -> CliResult<Option<Vec<Map>>> {
     let result = (|| loop {
         run_editor(&tmp)?;
         if interrupted.load(Ordering::SeqCst) {
-            return Err(CliError::new(Code::Generic, "interrupted; the file was not changed"));
+            return Err(CliError::new(
+                Code::Generic,
+                "interrupted; the file was not changed",
+            ));
         }
-        let edited = Zeroizing::new(std::fs::read(&tmp).map_err(|e| CliError::new(Code::CouldNotReadInputFile, e.to_string()))?);
+        let edited = Zeroizing::new(
+            std::fs::read(&tmp)
+                .map_err(|e| CliError::new(Code::CouldNotReadInputFile, e.to_string()))?,
+        );
         if edited.as_slice() == plaintext {
             return Ok(None);
         }
         match document::load_plain(spec.input, &edited) {
             Ok(docs) => return Ok(Some(docs)),
             Err(e) => {
-                eprintln!("hush: {}: could not parse the edited file: {e}", spec.display());
+                eprintln!(
+                    "hush: {}: could not parse the edited file: {e}",
+                    spec.display()
+                );
                 if !ask_reedit() {
-                    return Err(spec.error(Code::CouldNotReadInputFile, "edited content is invalid; the file was not changed"));
+                    return Err(spec.error(
+                        Code::CouldNotReadInputFile,
+                        "edited content is invalid; the file was not changed",
+                    ));
                 }
             }
         }
@@ -134,7 +176,12 @@ fn edit_loop(spec: &FileSpec, plaintext: &[u8]) -> CliResult<Option<Vec<Map>>> {
 
 fn write_0600(path: &Path, bytes: &[u8]) -> CliResult<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let err = |e: std::io::Error| CliError::new(Code::CouldNotWriteOutputFile, format!("{}: {e}", path.display()));
+    let err = |e: std::io::Error| {
+        CliError::new(
+            Code::CouldNotWriteOutputFile,
+            format!("{}: {e}", path.display()),
+        )
+    };
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -166,7 +213,10 @@ fn run_editor(path: &Path) -> CliResult<()> {
         .status()
         .map_err(|e| CliError::new(Code::Generic, format!("could not start the editor: {e}")))?;
     if !status.success() {
-        return Err(CliError::new(Code::Generic, format!("the editor exited with {status}; the file was not changed")));
+        return Err(CliError::new(
+            Code::Generic,
+            format!("the editor exited with {status}; the file was not changed"),
+        ));
     }
     Ok(())
 }

@@ -38,7 +38,8 @@ pub fn run(args: EncryptArgs) -> CliResult<()> {
     if document::is_encrypted(spec.input, &bytes) {
         return Err(spec.error(Code::FileAlreadyEncrypted, "the file is already encrypted"));
     }
-    let docs = document::load_plain(spec.input, &bytes).map_err(|e| spec.error(Code::CouldNotReadInputFile, e))?;
+    let docs = document::load_plain(spec.input, &bytes)
+        .map_err(|e| spec.error(Code::CouldNotReadInputFile, e))?;
     let config = config::load_for(&spec.name, args.config.config.as_deref())?;
     let rule = config.as_ref().and_then(|c| c.rule_for(&spec.name));
     let (groups, threshold) = keys::resolve(&args.keys, rule, &spec.display())?;
@@ -48,8 +49,13 @@ pub fn run(args: EncryptArgs) -> CliResult<()> {
     let mut metadata = Metadata::new(groups, threshold, selector, mac_only);
     let key = DataKey::generate();
     let ring = keys::ring_for_wrapping()?;
-    ring.wrap(&mut metadata.key_groups, threshold, &key, &ops::now_rfc3339())
-        .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
+    ring.wrap(
+        &mut metadata.key_groups,
+        threshold,
+        &key,
+        &ops::now_rfc3339(),
+    )
+    .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
     let opts = ops::emit_options(&args.formats, config.as_ref());
     let out = ops::seal_and_emit(&spec, docs, &mut metadata, &key, None, &opts)?;
     ops::deliver(&spec, &args.output, &out, false)
@@ -59,7 +65,9 @@ pub fn check_threshold(spec: &FileSpec, groups: usize, threshold: Option<usize>)
     match threshold {
         Some(t) if t == 0 || (groups > 1 && t > groups) => Err(spec.error(
             Code::Generic,
-            format!("Shamir threshold {t} must be between 1 and the number of key groups ({groups})"),
+            format!(
+                "Shamir threshold {t} must be between 1 and the number of key groups ({groups})"
+            ),
         )),
         _ => Ok(()),
     }
@@ -78,7 +86,10 @@ pub fn choose_selector(
         ("encrypted_suffix", &flags.encrypted_suffix),
         ("unencrypted_regex", &flags.unencrypted_regex),
         ("encrypted_regex", &flags.encrypted_regex),
-        ("unencrypted_comment_regex", &flags.unencrypted_comment_regex),
+        (
+            "unencrypted_comment_regex",
+            &flags.unencrypted_comment_regex,
+        ),
         ("encrypted_comment_regex", &flags.encrypted_comment_regex),
     ]
     .into_iter()
@@ -96,7 +107,9 @@ pub fn choose_selector(
     }
     if let Some((field, text)) = given.first() {
         return Selector::from_field(field, text)
-            .map_err(|e| CliError::new(Code::Generic, format!("--{}: {e}", field.replace('_', "-"))))
+            .map_err(|e| {
+                CliError::new(Code::Generic, format!("--{}: {e}", field.replace('_', "-")))
+            })
             .map(|s| s.expect("known field"));
     }
     if let Some(s) = rule.and_then(|r| r.selector.clone()) {
@@ -115,5 +128,6 @@ pub fn choose_selector(
 }
 
 fn is_kubernetes_secret(doc: &Map) -> bool {
-    doc.get("kind") == Some(&Value::Str("Secret".into())) && doc.get("apiVersion") == Some(&Value::Str("v1".into()))
+    doc.get("kind") == Some(&Value::Str("Secret".into()))
+        && doc.get("apiVersion") == Some(&Value::Str("v1".into()))
 }

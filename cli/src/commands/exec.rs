@@ -53,7 +53,11 @@ pub fn env_pairs(doc: &Map) -> Vec<(String, String)> {
     doc.entries()
         .map(|(k, v)| {
             let text = match v {
-                Value::Map(_) | Value::List(_) => json::emit_value_text(v, json::JsonIndent::Spaces(0)).trim_end().to_string(),
+                Value::Map(_) | Value::List(_) => {
+                    json::emit_value_text(v, json::JsonIndent::Spaces(0))
+                        .trim_end()
+                        .to_string()
+                }
                 other => scalar_text(other).unwrap_or_default(),
             };
             (k.clone(), text)
@@ -66,7 +70,9 @@ fn exit_with(status: ExitStatus) -> CliResult<()> {
         Some(0) => Ok(()),
         Some(code) => std::process::exit(code),
         // Killed by a signal: report it the shell way.
-        None => std::process::exit(128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(1)),
+        None => std::process::exit(
+            128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(1),
+        ),
     }
 }
 
@@ -95,10 +101,17 @@ pub fn run_file(args: ExecFileArgs) -> CliResult<()> {
     let spec = FileSpec::new(&args.file, &args.formats);
     let bytes = ops::read(&spec)?;
     let opened = ops::open(&spec, &bytes, &args.decryption)?;
-    let plaintext = zeroize::Zeroizing::new(ops::emit_plain(&spec, &opened.docs, &ops::emit_options(&args.formats, None))?);
+    let plaintext = zeroize::Zeroizing::new(ops::emit_plain(
+        &spec,
+        &opened.docs,
+        &ops::emit_options(&args.formats, None),
+    )?);
     drop(opened);
     if args.filename.contains('/') || args.filename.is_empty() || args.filename == ".." {
-        return Err(CliError::new(Code::Generic, "--filename must be a plain file name"));
+        return Err(CliError::new(
+            Code::Generic,
+            "--filename must be a plain file name",
+        ));
     }
     // A private directory (0700) that is removed on every exit path by TempDir's drop.
     let dir = tempfile::Builder::new()
@@ -109,7 +122,11 @@ pub fn run_file(args: ExecFileArgs) -> CliResult<()> {
     let command = args.command.replace("{}", &path.to_string_lossy());
     let status = if args.no_fifo {
         write_private_file(&path, &plaintext)?;
-        Command::new("sh").arg("-c").arg(&command).status().map_err(spawn_err)?
+        Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .status()
+            .map_err(spawn_err)?
     } else {
         run_with_fifo(&path, plaintext, &command)?
     };
@@ -118,13 +135,27 @@ pub fn run_file(args: ExecFileArgs) -> CliResult<()> {
 }
 
 fn write_private_file(path: &Path, bytes: &[u8]) -> CliResult<()> {
-    let err = |e: std::io::Error| CliError::new(Code::CouldNotWriteOutputFile, format!("{}: {e}", path.display()));
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(err)?;
+    let err = |e: std::io::Error| {
+        CliError::new(
+            Code::CouldNotWriteOutputFile,
+            format!("{}: {e}", path.display()),
+        )
+    };
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(err)?;
     f.write_all(bytes).map_err(err)
 }
 
 /// Serves the plaintext through a FIFO: it never exists as a file on disk.
-fn run_with_fifo(path: &Path, plaintext: zeroize::Zeroizing<Vec<u8>>, command: &str) -> CliResult<ExitStatus> {
+fn run_with_fifo(
+    path: &Path,
+    plaintext: zeroize::Zeroizing<Vec<u8>>,
+    command: &str,
+) -> CliResult<ExitStatus> {
     nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600))
         .map_err(|e| CliError::new(Code::CouldNotWriteOutputFile, format!("mkfifo: {e}")))?;
     let fifo = path.to_path_buf();
@@ -134,7 +165,11 @@ fn run_with_fifo(path: &Path, plaintext: zeroize::Zeroizing<Vec<u8>>, command: &
             let _ = f.write_all(&plaintext);
         }
     });
-    let status = Command::new("sh").arg("-c").arg(command).status().map_err(spawn_err)?;
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .status()
+        .map_err(spawn_err)?;
     if !writer.is_finished() {
         // The command never read the FIFO: open it ourselves so the writer unblocks, then drop it.
         let reader = OpenOptions::new()

@@ -19,7 +19,12 @@ pub fn run(args: KeygenArgs) -> CliResult<()> {
     let (identity, recipient) = hush_providers::age::generate_identity();
     match &args.output {
         Some(path) => {
-            let write_err = |e: std::io::Error| CliError::new(Code::CouldNotWriteOutputFile, format!("{}: {e}", path.display()));
+            let write_err = |e: std::io::Error| {
+                CliError::new(
+                    Code::CouldNotWriteOutputFile,
+                    format!("{}: {e}", path.display()),
+                )
+            };
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)

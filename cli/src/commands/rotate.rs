@@ -86,7 +86,14 @@ pub struct RotateArgs {
 pub fn run(args: RotateArgs) -> CliResult<()> {
     let spec = FileSpec::new(&args.file, &args.formats);
     let bytes = ops::read(&spec)?;
-    let out = rotate_bytes(&spec, &bytes, &args.changes, &args.decryption, &args.formats, &args.config)?;
+    let out = rotate_bytes(
+        &spec,
+        &bytes,
+        &args.changes,
+        &args.decryption,
+        &args.formats,
+        &args.config,
+    )?;
     ops::deliver(&spec, &args.output, &out, false)
 }
 
@@ -115,12 +122,20 @@ pub fn rotate_bytes(
         }
     }
     if metadata.key_groups.iter().all(|g| g.is_empty()) {
-        return Err(spec.error(Code::NoEncryptionKeyFound, "rotation would leave the file without master keys"));
+        return Err(spec.error(
+            Code::NoEncryptionKeyFound,
+            "rotation would leave the file without master keys",
+        ));
     }
     let key = DataKey::generate();
     opened
         .ring
-        .wrap(&mut metadata.key_groups, metadata.shamir_threshold, &key, &ops::now_rfc3339())
+        .wrap(
+            &mut metadata.key_groups,
+            metadata.shamir_threshold,
+            &key,
+            &ops::now_rfc3339(),
+        )
         .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
     let cfg = crate::config::load_for(&spec.name, config.config.as_deref()).unwrap_or(None);
     let opts = ops::emit_options(formats, cfg.as_ref());

@@ -56,7 +56,8 @@ pub struct UnsetArgs {
 }
 
 fn read_value(args: &SetArgs) -> CliResult<String> {
-    let invalid = |e: std::io::Error| CliError::new(Code::CouldNotReadInputFile, format!("value: {e}"));
+    let invalid =
+        |e: std::io::Error| CliError::new(Code::CouldNotReadInputFile, format!("value: {e}"));
     if let Some(path) = &args.value_file {
         return std::fs::read_to_string(path).map_err(invalid);
     }
@@ -73,12 +74,20 @@ pub fn run_set(args: SetArgs) -> CliResult<()> {
     let steps = path::parse(&args.path).map_err(|e| spec.error(Code::InvalidTreePathFormat, e))?;
     let text = read_value(&args)?;
     // The value is parsed before anything is decrypted; its text is never echoed back.
-    let value: Value = json::parse_value(text.trim())
-        .map_err(|e| spec.error(Code::ErrorInvalidSetFormat, format!("the value is not valid JSON ({e})")))?;
+    let value: Value = json::parse_value(text.trim()).map_err(|e| {
+        spec.error(
+            Code::ErrorInvalidSetFormat,
+            format!("the value is not valid JSON ({e})"),
+        )
+    })?;
     let bytes = ops::read(&spec)?;
     let mut opened = ops::open(&spec, &bytes, &args.decryption)?;
-    let doc = opened.docs.first_mut().ok_or_else(|| spec.error(Code::Generic, "the file has no document"))?;
-    let changed = path::set(doc, &steps, value).map_err(|e| spec.error(Code::InvalidTreePathFormat, e))?;
+    let doc = opened
+        .docs
+        .first_mut()
+        .ok_or_else(|| spec.error(Code::Generic, "the file has no document"))?;
+    let changed =
+        path::set(doc, &steps, value).map_err(|e| spec.error(Code::InvalidTreePathFormat, e))?;
     if !changed && args.idempotent {
         return Ok(());
     }
@@ -90,7 +99,10 @@ pub fn run_unset(args: UnsetArgs) -> CliResult<()> {
     let steps = path::parse(&args.path).map_err(|e| spec.error(Code::InvalidTreePathFormat, e))?;
     let bytes = ops::read(&spec)?;
     let mut opened = ops::open(&spec, &bytes, &args.decryption)?;
-    let doc = opened.docs.first_mut().ok_or_else(|| spec.error(Code::Generic, "the file has no document"))?;
+    let doc = opened
+        .docs
+        .first_mut()
+        .ok_or_else(|| spec.error(Code::Generic, "the file has no document"))?;
     match path::unset(doc, &steps) {
         Ok(()) => {}
         Err(path::PathError::NotFound(_)) if args.idempotent => return Ok(()),
@@ -100,9 +112,21 @@ pub fn run_unset(args: UnsetArgs) -> CliResult<()> {
 }
 
 /// Re-encrypts with the same data key and IV stash and replaces the file atomically.
-fn write_back(spec: &FileSpec, formats: &FormatArgs, config: &ConfigArgs, mut opened: ops::Opened) -> CliResult<()> {
+fn write_back(
+    spec: &FileSpec,
+    formats: &FormatArgs,
+    config: &ConfigArgs,
+    mut opened: ops::Opened,
+) -> CliResult<()> {
     let config = crate::config::load_for(&spec.name, config.config.as_deref()).unwrap_or(None);
     let opts = ops::emit_options(formats, config.as_ref());
-    let out = ops::seal_and_emit(spec, opened.docs, &mut opened.metadata, &opened.key, Some(&opened.stash), &opts)?;
+    let out = ops::seal_and_emit(
+        spec,
+        opened.docs,
+        &mut opened.metadata,
+        &opened.key,
+        Some(&opened.stash),
+        &opts,
+    )?;
     crate::fileio::write_atomic(&spec.path, &out, 0o644)
 }

@@ -37,7 +37,10 @@ pub struct Plan {
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.groups.iter().all(|(a, r)| a.is_empty() && r.is_empty()) && self.threshold_change.is_none()
+        self.groups
+            .iter()
+            .all(|(a, r)| a.is_empty() && r.is_empty())
+            && self.threshold_change.is_none()
     }
 
     pub fn describe(&self) -> String {
@@ -78,21 +81,33 @@ fn update_one(args: &UpdatekeysArgs, file: &std::path::Path) -> CliResult<()> {
     let (docs, mut metadata) = ops::load_encrypted(&spec, &bytes)?;
     let cfg = config::load_for(&spec.name, args.config.config.as_deref())?
         .ok_or_else(|| spec.error(Code::ConfigFileNotFound, "no .sops.yaml found"))?;
-    let rule = cfg
-        .rule_for(&spec.name)
-        .ok_or_else(|| spec.error(Code::ConfigFileNotFound, "no creation rule in .sops.yaml matches this file"))?;
+    let rule = cfg.rule_for(&spec.name).ok_or_else(|| {
+        spec.error(
+            Code::ConfigFileNotFound,
+            "no creation rule in .sops.yaml matches this file",
+        )
+    })?;
     let wanted = rule.key_groups.clone();
     let current: Vec<Vec<KeyKind>> = metadata
         .key_groups
         .iter()
         .map(|g| g.iter().map(|k| k.kind.clone()).collect())
         .collect();
-    let plan = plan(&current, &wanted, metadata.shamir_threshold, rule.shamir_threshold);
+    let plan = plan(
+        &current,
+        &wanted,
+        metadata.shamir_threshold,
+        rule.shamir_threshold,
+    );
     if plan.is_empty() {
         eprintln!("hush: {}: keys already match .sops.yaml", spec.display());
         return Ok(());
     }
-    eprint!("The following changes will be made to {}:\n{}", spec.display(), plan.describe());
+    eprint!(
+        "The following changes will be made to {}:\n{}",
+        spec.display(),
+        plan.describe()
+    );
     if !args.yes && !confirm()? {
         eprintln!("hush: {}: not changed", spec.display());
         return Ok(());
@@ -106,14 +121,20 @@ fn update_one(args: &UpdatekeysArgs, file: &std::path::Path) -> CliResult<()> {
     metadata.key_groups = groups;
     metadata.shamir_threshold = threshold;
     let opts = ops::emit_options(&args.formats, Some(&cfg));
-    let out = document::emit_encrypted(spec.output, &docs, &metadata, &opts).map_err(|e| spec.error(Code::ErrorDumpingTree, e))?;
+    let out = document::emit_encrypted(spec.output, &docs, &metadata, &opts)
+        .map_err(|e| spec.error(Code::ErrorDumpingTree, e))?;
     crate::fileio::write_atomic(&spec.path, &out, 0o644)?;
     eprintln!("hush: {}: keys updated", spec.display());
     Ok(())
 }
 
 /// Per-group additions and removals between the file's keys and the rule's.
-pub fn plan(current: &[Vec<KeyKind>], wanted: &[Vec<KeyKind>], old_t: Option<usize>, new_t: Option<usize>) -> Plan {
+pub fn plan(
+    current: &[Vec<KeyKind>],
+    wanted: &[Vec<KeyKind>],
+    old_t: Option<usize>,
+    new_t: Option<usize>,
+) -> Plan {
     let n = current.len().max(wanted.len());
     let empty = Vec::new();
     let groups = (0..n)
@@ -142,6 +163,9 @@ fn confirm() -> CliResult<bool> {
     eprint!("Is this okay? (y/n): ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| CliError::new(Code::Generic, e.to_string()))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::new(Code::Generic, e.to_string()))?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }

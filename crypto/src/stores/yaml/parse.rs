@@ -181,7 +181,13 @@ impl<'a> Builder<'a> {
 
     fn scan_into_pending(&mut self, to: usize) {
         if self.cursor < to {
-            let stop = scan_gap(self.input, self.cursor, to, &mut self.lines, &mut self.pending);
+            let stop = scan_gap(
+                self.input,
+                self.cursor,
+                to,
+                &mut self.lines,
+                &mut self.pending,
+            );
             self.cursor = self.cursor.max(stop);
         }
     }
@@ -311,7 +317,10 @@ impl<'a> Builder<'a> {
 
     fn close(&mut self) {
         let comments = self.take_own_line_comments();
-        let mut frame = self.frames.pop().expect("parser balances collection events");
+        let mut frame = self
+            .frames
+            .pop()
+            .expect("parser balances collection events");
         // Foot comments indented at least as far as the collection stay inside it.
         let inside = comments
             .iter()
@@ -383,14 +392,19 @@ impl<'a> Builder<'a> {
             return Ok(());
         };
 
-        let awaiting_key = matches!(&top.kind, FrameKind::Map { pending_key: None, .. });
+        let awaiting_key = matches!(
+            &top.kind,
+            FrameKind::Map {
+                pending_key: None,
+                ..
+            }
+        );
         if awaiting_key {
-            let key = scalar_key(&text, style, tag.as_deref()).map_err(|message| {
-                StoreError::Shape {
+            let key =
+                scalar_key(&text, style, tag.as_deref()).map_err(|message| StoreError::Shape {
                     path: self.path(),
                     message,
-                }
-            })?;
+                })?;
             self.place_before_node(comments);
             if let Some(c) = header_comment {
                 self.place_before_node(vec![c]);
@@ -417,12 +431,11 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
 
-        let value = scalar_value(&text, style, tag.as_deref()).map_err(|message| {
-            StoreError::Shape {
+        let value =
+            scalar_value(&text, style, tag.as_deref()).map_err(|message| StoreError::Shape {
                 path: self.path(),
                 message,
-            }
-        })?;
+            })?;
         self.place_before_node(comments);
         if let Some(c) = header_comment {
             self.frames
@@ -461,7 +474,13 @@ impl<'a> Builder<'a> {
                 "YAML documents that are values are not supported".into(),
             ));
         };
-        if matches!(&top.kind, FrameKind::Map { pending_key: None, .. }) {
+        if matches!(
+            &top.kind,
+            FrameKind::Map {
+                pending_key: None,
+                ..
+            }
+        ) {
             return Err(StoreError::Shape {
                 path: self.path(),
                 message: "aliases cannot be used as keys".into(),
@@ -475,7 +494,10 @@ impl<'a> Builder<'a> {
 
     /// Adds a finished value to the top frame (as the pending key's value or an item).
     fn attach(&mut self, value: Value) {
-        let top = self.frames.last_mut().expect("attach needs an open collection");
+        let top = self
+            .frames
+            .last_mut()
+            .expect("attach needs an open collection");
         match &mut top.kind {
             FrameKind::Map {
                 map, pending_key, ..
@@ -498,7 +520,10 @@ impl<'a> Builder<'a> {
                 } => path.push_str(&format!("[{k:?}]")),
                 FrameKind::Map { .. } => {}
                 FrameKind::Seq(list) => {
-                    let index = list.iter().filter(|v| !matches!(v, Value::Comment(_))).count();
+                    let index = list
+                        .iter()
+                        .filter(|v| !matches!(v, Value::Comment(_)))
+                        .count();
                     path.push_str(&format!("[{index}]"));
                 }
             }

@@ -394,8 +394,14 @@ mod tests {
         assert_eq!(resolve_plain("-0b101"), Resolved::Int(-5));
         assert_eq!(resolve_plain("0777"), Resolved::Int(511));
         assert_eq!(resolve_plain("0"), Resolved::Int(0));
-        assert_eq!(resolve_plain("-9223372036854775808"), Resolved::Int(i64::MIN));
-        assert_eq!(resolve_plain("9223372036854775808"), Resolved::Uint(1 << 63));
+        assert_eq!(
+            resolve_plain("-9223372036854775808"),
+            Resolved::Int(i64::MIN)
+        );
+        assert_eq!(
+            resolve_plain("9223372036854775808"),
+            Resolved::Uint(1 << 63)
+        );
         assert_eq!(resolve_plain("0x"), Resolved::Str);
     }
 
@@ -408,10 +414,7 @@ mod tests {
         assert_eq!(resolve_plain("08"), Resolved::Float(8.0));
         assert_eq!(resolve_plain("-.inf"), Resolved::Float(f64::NEG_INFINITY));
         assert!(matches!(resolve_plain(".nan"), Resolved::Float(f) if f.is_nan()));
-        assert_eq!(
-            resolve_plain("99999999999999999999"),
-            Resolved::Float(1e20)
-        );
+        assert_eq!(resolve_plain("99999999999999999999"), Resolved::Float(1e20));
         assert_eq!(resolve_plain("1e400"), Resolved::Str);
         assert_eq!(resolve_plain("1.2.3"), Resolved::Str);
         assert_eq!(resolve_plain("."), Resolved::Str);
