@@ -1,6 +1,8 @@
 //! Support code shared by hush's integration tests: locating the sops vectors,
 //! isolated home directories, and running the `hush` binary with a clean environment.
 
+pub mod standins;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

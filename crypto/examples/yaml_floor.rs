@@ -1,0 +1,13 @@
+//! The benchmark floor for `hush encrypt`/`decrypt`: the same YAML parsed and
+//! emitted again, with no cryptography. Usage: `yaml_floor FILE > out`.
+
+use hush_crypto::stores::yaml;
+
+fn main() {
+    let path = std::env::args().nth(1).expect("usage: yaml_floor FILE");
+    let text = std::fs::read_to_string(&path).expect("read input");
+    let docs = yaml::parse_documents(&text).expect("parse YAML");
+    let out = yaml::emit_documents(&docs, &yaml::YamlOptions::default());
+    use std::io::Write;
+    std::io::stdout().write_all(out.as_bytes()).expect("write");
+}
