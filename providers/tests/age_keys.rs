@@ -371,3 +371,87 @@ fn interop_with_age_binary() {
         DATA_KEY
     );
 }
+
+/// Runs ssh-keygen to make a key pair in `dir`; returns (private key path, public key line).
+fn ssh_keygen(dir: &std::path::Path, kind: &str, passphrase: &str) -> (std::path::PathBuf, String) {
+    let path = dir.join(format!("id_{kind}"));
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-N", passphrase, "-C", "hush-test", "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    (path, public.trim().to_string())
+}
+
+#[test]
+fn ssh_rsa_recipient_interop_with_age_binary() {
+    assert!(
+        have_binary("age"),
+        "install the age binary (apt-get install -y age)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = ssh_keygen(dir.path(), "rsa", "");
+    assert!(public.starts_with("ssh-rsa "));
+    let source = AgeSource::from_age_env(
+        &AgeEnv {
+            ssh_key_file: Some(private.clone()),
+            ..AgeEnv::default()
+        },
+        None,
+    )
+    .unwrap();
+    let enc = source
+        .wrap(&parse_recipient(&public).unwrap(), &DATA_KEY)
+        .unwrap();
+    assert_eq!(
+        run_age(&["-d", "-i", private.to_str().unwrap()], enc.as_bytes()),
+        DATA_KEY
+    );
+    let enc = run_age(&["-a", "-r", &public], &DATA_KEY);
+    let key = age_key(&public, String::from_utf8(enc).unwrap());
+    assert_eq!(&source.unwrap(&key).unwrap()[..], &DATA_KEY);
+}
+
+#[test]
+fn passphrase_protected_ssh_key_opens_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = ssh_keygen(dir.path(), "ed25519", "sesame");
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    let source = AgeSource::from_age_env(
+        &AgeEnv {
+            ssh_key_file: Some(private),
+            ..AgeEnv::default()
+        },
+        Some(Box::new(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Some(Zeroizing::new("sesame".to_string()))
+        })),
+    )
+    .unwrap();
+    // An X25519 data key does not make it ask for the SSH passphrase.
+    let x25519 = age_key(&recipient(), read_vector_text("age/encrypted_key.age.asc"));
+    assert!(matches!(
+        source.unwrap(&x25519),
+        Err(KeyError::NoIdentity { .. })
+    ));
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    let enc = source
+        .wrap(&parse_recipient(&public).unwrap(), &DATA_KEY)
+        .unwrap();
+    let key = age_key(&public, enc);
+    assert_eq!(&source.unwrap(&key).unwrap()[..], &DATA_KEY);
+    assert_eq!(&source.unwrap(&key).unwrap()[..], &DATA_KEY);
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "asked once, then cached"
+    );
+}

@@ -334,3 +334,111 @@ fn from_env_reads_key_files_list() {
     assert_eq!(secret, 2);
     assert!(public >= 2);
 }
+
+/// gpg with a throwaway passphrase-less setup in `home`.
+fn gpg_quiet(home: &Path, args: &[&str]) -> Vec<u8> {
+    let mut all = vec![
+        "--batch",
+        "--quiet",
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase",
+        "",
+    ];
+    all.extend_from_slice(args);
+    gpg(home, &all, b"")
+}
+
+#[test]
+fn picks_valid_encryption_subkey_and_refuses_expired_or_revoked() {
+    assert!(
+        have_binary("gpg"),
+        "install gnupg (apt-get install -y gnupg)"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let past = ["--faked-system-time", "20200101T000000"];
+    let mut args = past.to_vec();
+    args.extend([
+        "--quick-gen-key",
+        "Subkeys <subkeys@example.invalid>",
+        "ed25519",
+        "cert",
+        "0",
+    ]);
+    gpg_quiet(home.path(), &args);
+    let listing =
+        String::from_utf8(gpg(home.path(), &["--with-colons", "--list-keys"], b"")).unwrap();
+    let fp = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:::::::::"))
+        .and_then(|l| l.strip_suffix(':'))
+        .unwrap()
+        .to_string();
+    // An encryption subkey that expired in 2021, then a current one.
+    let mut args = past.to_vec();
+    args.extend(["--quick-add-key", &fp, "cv25519", "encr", "1y"]);
+    gpg_quiet(home.path(), &args);
+    gpg_quiet(
+        home.path(),
+        &["--quick-add-key", &fp, "cv25519", "encr", "0"],
+    );
+    let listing =
+        String::from_utf8(gpg(home.path(), &["--with-colons", "--list-keys"], b"")).unwrap();
+    let current_subkey = listing
+        .lines()
+        .filter(|l| l.starts_with("sub:u:"))
+        .map(|l| l.split(':').nth(4).unwrap().to_string())
+        .next()
+        .expect("a valid subkey");
+
+    let public = gpg(home.path(), &["--export", "-a", &fp], b"");
+    let source = PgpSource::from_armored_keys(&public).unwrap();
+    let kind = KeyKind::Pgp {
+        fingerprint: fp.clone(),
+    };
+    let enc = source.wrap(&kind, &DATA_KEY).unwrap();
+    let packets = String::from_utf8(gpg(home.path(), &["--list-packets"], enc.as_bytes())).unwrap();
+    assert!(
+        packets
+            .to_uppercase()
+            .contains(&format!("KEYID {current_subkey}")),
+        "{packets}"
+    );
+    assert_eq!(
+        gpg(home.path(), &["--batch", "--quiet", "-d"], enc.as_bytes()),
+        DATA_KEY
+    );
+
+    // Revoke the current subkey: only the expired one is left, so wrapping must fail.
+    let mut child = Command::new("gpg")
+        .env("GNUPGHOME", home.path())
+        .args([
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--command-fd",
+            "0",
+            "--edit-key",
+            &fp,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"key 2\nrevkey\ny\n0\n\ny\nsave\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let public = gpg(home.path(), &["--export", "-a", &fp], b"");
+    let source = PgpSource::from_armored_keys(&public).unwrap();
+    assert!(matches!(
+        source.wrap(&kind, &DATA_KEY),
+        Err(KeyError::Wrap { .. })
+    ));
+}
