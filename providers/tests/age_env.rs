@@ -9,7 +9,8 @@ use hush_providers::age::AgeSource;
 use hush_providers::{KeyError, KeySource};
 use zeroize::Zeroizing;
 
-const VARS: [&str; 7] = [
+const VARS: [&str; 8] = [
+    "SOPS_AGE_SSH_PRIVATE_KEY_CMD",
     "SOPS_AGE_KEY",
     "SOPS_AGE_KEY_FILE",
     "SOPS_AGE_KEY_CMD",

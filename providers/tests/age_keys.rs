@@ -303,6 +303,33 @@ fn default_locations_and_key_cmd() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("SOPS_AGE_KEY_CMD"), "{err}");
+
+    // SOPS_AGE_SSH_PRIVATE_KEY_CMD prints an SSH key; only `ssh-` recipients run it.
+    let ssh_cmd = AgeEnv {
+        ssh_key_cmd: Some(format!(
+            "echo run >> '{}'; cat '{}'",
+            seen.display(),
+            sops_vector("age/ssh_identity").display()
+        )),
+        ..AgeEnv::default()
+    };
+    std::fs::remove_file(&seen).unwrap();
+    let source = AgeSource::from_age_env(&ssh_cmd, None).unwrap();
+    assert!(matches!(
+        source.unwrap(&key),
+        Err(KeyError::NoIdentity { .. })
+    ));
+    assert!(!seen.exists());
+    let ssh_key = age_key(
+        read_vector_text("age/ssh_recipient.pub").trim(),
+        read_vector_text("age/encrypted_key_to_ssh.age.asc"),
+    );
+    assert_eq!(
+        &source.unwrap(&ssh_key).unwrap()[..],
+        &read_vector("age/encrypted_key.plain")[..]
+    );
+    assert!(source.unwrap(&ssh_key).is_ok());
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "run\n", "ran once");
 }
 
 #[test]

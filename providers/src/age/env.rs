@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::commands::{KeyCommand, Prints};
 use super::identities::{gather_identity_bytes, gather_ssh_key, read_identity_file, Gathered};
 use crate::KeyError;
 
@@ -18,6 +19,9 @@ pub struct AgeEnv {
     pub key_cmd: Option<String>,
     /// `SOPS_AGE_SSH_PRIVATE_KEY_FILE`: an OpenSSH private key.
     pub ssh_key_file: Option<PathBuf>,
+    /// `SOPS_AGE_SSH_PRIVATE_KEY_CMD`: a shell command printing an SSH private key; run
+    /// when an `ssh-` recipient needs it.
+    pub ssh_key_cmd: Option<String>,
     /// `XDG_CONFIG_HOME`, for the default `sops/age/keys.txt`.
     pub xdg_config_home: Option<PathBuf>,
     /// The home directory, for `~/.config/sops/age/keys.txt` and `~/.ssh/id_{ed25519,rsa}`.
@@ -36,6 +40,7 @@ impl AgeEnv {
             key_file: non_empty("SOPS_AGE_KEY_FILE").map(PathBuf::from),
             key_cmd: non_empty("SOPS_AGE_KEY_CMD"),
             ssh_key_file: non_empty("SOPS_AGE_SSH_PRIVATE_KEY_FILE").map(PathBuf::from),
+            ssh_key_cmd: non_empty("SOPS_AGE_SSH_PRIVATE_KEY_CMD"),
             xdg_config_home: non_empty("XDG_CONFIG_HOME").map(PathBuf::from),
             home: non_empty("HOME").map(PathBuf::from),
         }
@@ -51,7 +56,27 @@ impl AgeEnv {
         Some(config.join("sops").join("age").join("keys.txt"))
     }
 
-    /// Loads everything except the key command. Named places must load; default
+    /// The configured key commands, in the order they are tried.
+    pub(crate) fn key_commands(&self) -> Vec<KeyCommand> {
+        let mut commands = Vec::new();
+        if let Some(command) = &self.key_cmd {
+            commands.push(KeyCommand {
+                variable: "SOPS_AGE_KEY_CMD",
+                command: command.clone(),
+                prints: Prints::Identities,
+            });
+        }
+        if let Some(command) = &self.ssh_key_cmd {
+            commands.push(KeyCommand {
+                variable: "SOPS_AGE_SSH_PRIVATE_KEY_CMD",
+                command: command.clone(),
+                prints: Prints::SshKey,
+            });
+        }
+        commands
+    }
+
+    /// Loads everything except the key commands. Named places must load; default
     /// places may be missing, and a default SSH key we cannot use only yields a warning.
     pub(crate) fn gather(&self) -> Result<Gathered, KeyError> {
         let mut gathered = Gathered::default();

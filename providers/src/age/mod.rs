@@ -1,13 +1,13 @@
 //! age master keys: the data key is age-encrypted to one recipient and stored
 //! ASCII-armored in `enc`, exactly as sops does (`age/keysource.go`).
 
+mod commands;
 mod env;
 mod identities;
 mod recipients;
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use ::age::armor::{ArmoredReader, ArmoredWriter, Format};
@@ -16,6 +16,7 @@ use hush_crypto::{KeyKind, KeyType, MasterKey};
 use zeroize::Zeroizing;
 
 use crate::{KeyError, KeySource};
+use commands::KeyCommand;
 pub use env::AgeEnv;
 pub use identities::PassphrasePrompt;
 use identities::{gather_identity_bytes, unlock, BoxedIdentity, Gathered, Locked};
@@ -24,7 +25,7 @@ pub use recipients::{generate_identity, parse_recipient};
 /// Wraps and unwraps data keys with age.
 pub struct AgeSource {
     ready: Vec<BoxedIdentity>,
-    key_cmd: Option<String>,
+    commands: Vec<KeyCommand>,
     prompt: Option<PassphrasePrompt>,
     warnings: Vec<String>,
     lazy: Mutex<LazyState>,
@@ -35,8 +36,8 @@ pub struct AgeSource {
 struct LazyState {
     locked: Vec<Locked>,
     opened: Vec<BoxedIdentity>,
-    /// Recipients the key command already ran for.
-    cmd_ran_for: HashSet<String>,
+    /// (command index, recipient) pairs that already ran.
+    commands_ran: HashSet<(usize, String)>,
 }
 
 impl AgeSource {
@@ -55,29 +56,29 @@ impl AgeSource {
     /// Loads identities from an explicit set of places.
     pub fn from_age_env(env: &AgeEnv, prompt: Option<PassphrasePrompt>) -> Result<Self, KeyError> {
         let gathered = env.gather()?;
-        Ok(Self::from_gathered(gathered, env.key_cmd.clone(), prompt))
+        Ok(Self::from_gathered(gathered, env.key_commands(), prompt))
     }
 
     /// Identities given as identity-file text (e.g. a Flux `*.agekey` Secret entry).
     pub fn from_identities_text(text: &str) -> Result<Self, KeyError> {
         let mut gathered = Gathered::default();
         gather_identity_bytes("identities", text.as_bytes(), &mut gathered)?;
-        Ok(Self::from_gathered(gathered, None, None))
+        Ok(Self::from_gathered(gathered, Vec::new(), None))
     }
 
     /// A source without identities: it can wrap, and unwrap reports `NoIdentity`.
     pub fn recipients_only() -> Self {
-        Self::from_gathered(Gathered::default(), None, None)
+        Self::from_gathered(Gathered::default(), Vec::new(), None)
     }
 
     fn from_gathered(
         gathered: Gathered,
-        key_cmd: Option<String>,
+        commands: Vec<KeyCommand>,
         prompt: Option<PassphrasePrompt>,
     ) -> Self {
         AgeSource {
             ready: gathered.ready,
-            key_cmd,
+            commands,
             prompt,
             warnings: gathered.warnings,
             lazy: Mutex::new(LazyState {
@@ -111,37 +112,6 @@ impl AgeSource {
     fn lazy_state(&self) -> std::sync::MutexGuard<'_, LazyState> {
         // A panic while holding the lock leaves only caches behind; keep using them.
         self.lazy.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs `SOPS_AGE_KEY_CMD` for `recipient` once and keeps what it prints.
-    fn run_key_cmd(&self, recipient: &str, state: &mut LazyState) -> Result<(), KeyError> {
-        let Some(cmd) = &self.key_cmd else {
-            return Ok(());
-        };
-        if !state.cmd_ran_for.insert(recipient.to_string()) {
-            return Ok(());
-        }
-        let failed = |reason: String| KeyError::Unwrap {
-            key: format!("age {recipient}"),
-            reason: format!("SOPS_AGE_KEY_CMD {reason}"),
-        };
-        let output = Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .env("SOPS_AGE_RECIPIENT", recipient)
-            .stdin(Stdio::inherit())
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| failed(format!("could not start: {e}")))?;
-        let stdout = Zeroizing::new(output.stdout);
-        if !output.status.success() {
-            return Err(failed(format!("failed: {}", output.status)));
-        }
-        let mut gathered = Gathered::default();
-        gather_identity_bytes("SOPS_AGE_KEY_CMD output", &stdout, &mut gathered)?;
-        state.opened.extend(gathered.ready);
-        state.locked.extend(gathered.locked);
-        Ok(())
     }
 }
 
@@ -223,8 +193,15 @@ impl KeySource for AgeSource {
         if let Some(plain) = attempt(&state)? {
             return Ok(plain);
         }
-        if self.key_cmd.is_some() && !state.cmd_ran_for.contains(recipient) {
-            self.run_key_cmd(recipient, &mut state)?;
+        for (index, command) in self.commands.iter().enumerate() {
+            if !command.may_serve(recipient)
+                || !state.commands_ran.insert((index, recipient.clone()))
+            {
+                continue;
+            }
+            let gathered = command.run(recipient)?;
+            state.opened.extend(gathered.ready);
+            state.locked.extend(gathered.locked);
             if let Some(plain) = attempt(&state)? {
                 return Ok(plain);
             }
