@@ -482,3 +482,14 @@ fn passphrase_protected_ssh_key_opens_on_demand() {
         "asked once, then cached"
     );
 }
+
+#[test]
+fn age_env_debug_hides_sops_age_key() {
+    let env = AgeEnv {
+        key: Some(Zeroizing::new(read_vector_text("age/identity.txt"))),
+        ..AgeEnv::default()
+    };
+    let shown = format!("{env:?}");
+    assert!(!shown.contains("AGE-SECRET-KEY"), "{shown}");
+    assert!(shown.contains("redacted"));
+}

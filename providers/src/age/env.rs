@@ -3,15 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
+use zeroize::Zeroizing;
+
 use super::commands::{KeyCommand, Prints};
 use super::identities::{gather_identity_bytes, gather_ssh_key, read_identity_file, Gathered};
 use crate::KeyError;
 
 /// The identity sources sops consults, merged in this order.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct AgeEnv {
     /// `SOPS_AGE_KEY`: identities, newline- or space-separated, `#` comment lines.
-    pub key: Option<String>,
+    pub key: Option<Zeroizing<String>>,
     /// `SOPS_AGE_KEY_FILE`: an identity file (plain or passphrase-protected).
     pub key_file: Option<PathBuf>,
     /// `SOPS_AGE_KEY_CMD`: a shell command printing an identity file; run when a data
@@ -28,6 +30,21 @@ pub struct AgeEnv {
     pub home: Option<PathBuf>,
 }
 
+/// `SOPS_AGE_KEY` holds secrets, so Debug shows only whether it is set.
+impl std::fmt::Debug for AgeEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgeEnv")
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("key_file", &self.key_file)
+            .field("key_cmd", &self.key_cmd)
+            .field("ssh_key_file", &self.ssh_key_file)
+            .field("ssh_key_cmd", &self.ssh_key_cmd)
+            .field("xdg_config_home", &self.xdg_config_home)
+            .field("home", &self.home)
+            .finish()
+    }
+}
+
 fn non_empty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -36,7 +53,7 @@ impl AgeEnv {
     /// Reads the variables from the process environment.
     pub fn from_process() -> Self {
         AgeEnv {
-            key: std::env::var("SOPS_AGE_KEY").ok(),
+            key: std::env::var("SOPS_AGE_KEY").ok().map(Zeroizing::new),
             key_file: non_empty("SOPS_AGE_KEY_FILE").map(PathBuf::from),
             key_cmd: non_empty("SOPS_AGE_KEY_CMD"),
             ssh_key_file: non_empty("SOPS_AGE_SSH_PRIVATE_KEY_FILE").map(PathBuf::from),
