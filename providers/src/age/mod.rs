@@ -190,52 +190,72 @@ impl KeySource for AgeSource {
                 self.ready.iter().chain(state.opened.iter()),
             )
         };
+        // Cheapest first: loaded identities, then key commands, then passphrases.
         if let Some(plain) = attempt(&state)? {
             return Ok(plain);
         }
-        for (index, command) in self.commands.iter().enumerate() {
-            if !command.may_serve(recipient)
-                || !state.commands_ran.insert((index, recipient.clone()))
-            {
-                continue;
-            }
-            let gathered = command.run(recipient)?;
-            state.opened.extend(gathered.ready);
-            state.locked.extend(gathered.locked);
+        while self.run_next_command(recipient, &mut state)? {
             if let Some(plain) = attempt(&state)? {
                 return Ok(plain);
             }
         }
-        if let Some(prompt) = &self.prompt {
-            let mut index = 0;
-            while index < state.locked.len() {
-                if !state.locked[index].may_serve(recipient) {
-                    index += 1;
-                    continue;
-                }
-                let locked = state.locked.remove(index);
-                match unlock(&locked, prompt) {
-                    Ok(Some(opened)) => state.opened.extend(opened),
-                    Ok(None) => {
-                        // No passphrase given: keep it for a later attempt.
-                        state.locked.insert(index, locked);
-                        index += 1;
-                        continue;
-                    }
-                    Err(reason) => {
-                        state.locked.insert(index, locked);
-                        return Err(KeyError::Unwrap {
-                            key: describe.clone(),
-                            reason,
-                        });
-                    }
-                }
-                if let Some(plain) = attempt(&state)? {
-                    return Ok(plain);
-                }
+        while self.unlock_next(recipient, &describe, &mut state)? {
+            if let Some(plain) = attempt(&state)? {
+                return Ok(plain);
             }
         }
         Err(KeyError::NoIdentity { key: describe })
+    }
+}
+
+impl AgeSource {
+    /// Runs the next key command not yet run for `recipient`; `false` when none is left.
+    fn run_next_command(&self, recipient: &str, state: &mut LazyState) -> Result<bool, KeyError> {
+        for (index, command) in self.commands.iter().enumerate() {
+            if command.may_serve(recipient)
+                && state.commands_ran.insert((index, recipient.to_string()))
+            {
+                let gathered = command.run(recipient)?;
+                state.opened.extend(gathered.ready);
+                state.locked.extend(gathered.locked);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Opens the next locked identity that may serve `recipient`, asking for its
+    /// passphrase; `false` when none is left or none was given.
+    fn unlock_next(
+        &self,
+        recipient: &str,
+        describe: &str,
+        state: &mut LazyState,
+    ) -> Result<bool, KeyError> {
+        let Some(prompt) = &self.prompt else {
+            return Ok(false);
+        };
+        for index in 0..state.locked.len() {
+            if !state.locked[index].may_serve(recipient) {
+                continue;
+            }
+            match unlock(&state.locked[index], prompt) {
+                Ok(Some(opened)) => {
+                    state.locked.remove(index);
+                    state.opened.extend(opened);
+                    return Ok(true);
+                }
+                // No passphrase given: keep it locked for a later attempt.
+                Ok(None) => continue,
+                Err(reason) => {
+                    return Err(KeyError::Unwrap {
+                        key: describe.to_string(),
+                        reason,
+                    })
+                }
+            }
+        }
+        Ok(false)
     }
 }
 
