@@ -2,8 +2,12 @@
 //! kind of master key. The engine only sees the [`KeySource`] trait, so a new
 //! backend plugs in without touching `hush-crypto`.
 
+pub mod age;
 pub mod keyring;
+pub mod pgp;
 pub mod source;
 
+pub use crate::age::{AgeEnv, AgeSource, PassphrasePrompt};
+pub use crate::pgp::PgpSource;
 pub use keyring::{KeyRing, KeyRingError};
 pub use source::{KeyError, KeySource};
