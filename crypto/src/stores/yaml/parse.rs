@@ -276,6 +276,18 @@ impl<'a> Builder<'a> {
     }
 
     fn open(&mut self, span: Span, anchor: usize, kind: FrameKind) -> Result<(), StoreError> {
+        if let Some(Frame {
+            kind: FrameKind::Map {
+                pending_key: None, ..
+            },
+            ..
+        }) = self.frames.last()
+        {
+            return Err(StoreError::Shape {
+                path: self.path(),
+                message: "Tree contains a non-string key (collection key)".into(),
+            });
+        }
         let comments = self.take_own_line_comments();
         if self.frames.len() >= MAX_DEPTH {
             return Err(StoreError::Syntax {
