@@ -26,7 +26,7 @@ fn hundred_thousand_flow_mappings() {
 
 #[test]
 fn hundred_thousand_block_sequences_on_one_line() {
-    assert_too_deep(&format!("a: {}x\n", "- ".repeat(100_000)));
+    assert_too_deep(&format!("a:\n{}x\n", "- ".repeat(100_000)));
 }
 
 #[test]
