@@ -324,13 +324,14 @@ impl<'e> Emitter<'e> {
             self.context.simple_key,
             scalar.value.is_empty(),
         );
+        let parent_indent = self.indent.max(0);
         self.increase_indent(true, false);
         // yaml.v3's best width is unlimited, so scalars are never wrapped.
         match style {
             Style::Plain => self.write_plain(&scalar.value),
             Style::SingleQuoted => self.write_single_quoted(&scalar.value),
             Style::DoubleQuoted => self.write_double_quoted(&scalar.value),
-            Style::Literal => self.write_literal(&scalar.value),
+            Style::Literal => self.write_literal(&scalar.value, self.indent - parent_indent),
         }
         self.pop_indent();
         self.pop_state();
@@ -555,9 +556,9 @@ impl<'e> Emitter<'e> {
         self.indention = false;
     }
 
-    fn write_literal(&mut self, value: &str) {
+    fn write_literal(&mut self, value: &str, indent_offset: i64) {
         self.write_indicator("|", true, false, false);
-        self.write_block_scalar_hints(value);
+        self.write_block_scalar_hints(value, indent_offset);
         self.process_line_comment(true);
         self.whitespace = true;
         let mut breaks = true;
@@ -576,10 +577,15 @@ impl<'e> Emitter<'e> {
         }
     }
 
-    fn write_block_scalar_hints(&mut self, value: &str) {
+    /// The indentation hint is the content's offset from the enclosing block.
+    /// yaml.v3 always writes its indent setting here, which is the same number
+    /// whenever its output can be read back (in list items it cannot), so this
+    /// differs only where yaml.v3 would write a broken block scalar.
+    fn write_block_scalar_hints(&mut self, value: &str, indent_offset: i64) {
         let mut chars = value.chars();
         if chars.next().is_some_and(|c| c == ' ' || is_break(c)) {
-            let hint = char::from_digit(self.best_indent as u32, 10).expect("indent is 2..=9");
+            let offset = u32::try_from(indent_offset).unwrap_or(0).clamp(1, 9);
+            let hint = char::from_digit(offset, 10).expect("clamped to 1..=9");
             self.write_indicator(&hint.to_string(), false, false, false);
         }
         let mut rev = value.chars().rev();

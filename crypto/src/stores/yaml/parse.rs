@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use base64::Engine as _;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
-use super::gaps::{quoted_scalar_end, scan_gap, FoundComment, LineCounter, Positions};
+use super::gaps::{quoted_scalar_end, scan_gap, FoundComment, Positions};
 use super::resolve::{is_timestamp, resolve_plain, Resolved};
 use crate::stores::{StoreError, MAX_DEPTH};
 use crate::tree::{Comment, Item, Map, Value};
@@ -107,7 +107,6 @@ impl Frame {
 struct Builder<'a> {
     input: &'a str,
     positions: Positions<'a>,
-    lines: LineCounter<'a>,
     /// Byte offset up to which the source has been scanned for comments.
     cursor: usize,
     /// Comments seen since the last event, in document order.
@@ -126,7 +125,6 @@ impl<'a> Builder<'a> {
         Builder {
             input,
             positions: Positions::new(input),
-            lines: LineCounter::new(input),
             cursor: 0,
             pending: Vec::new(),
             frames: Vec::new(),
@@ -168,7 +166,7 @@ impl<'a> Builder<'a> {
         let mut after = Vec::new();
         match after_from {
             Some(from) if from < end => {
-                let stop = scan_gap(self.input, from, end, &mut self.lines, &mut after);
+                let stop = scan_gap(self.input, from, end, &mut after);
                 self.cursor = stop.max(end);
             }
             _ => self.cursor = self.cursor.max(end),
@@ -181,7 +179,7 @@ impl<'a> Builder<'a> {
 
     fn scan_into_pending(&mut self, to: usize) {
         if self.cursor < to {
-            let stop = scan_gap(self.input, self.cursor, to, &mut self.lines, &mut self.pending);
+            let stop = scan_gap(self.input, self.cursor, to, &mut self.pending);
             self.cursor = self.cursor.max(stop);
         }
     }
@@ -288,7 +286,16 @@ impl<'a> Builder<'a> {
                 message: "Tree contains a non-string key (collection key)".into(),
             });
         }
-        let comments = self.take_own_line_comments();
+        let mut comments = self.take_own_line_comments();
+        let event_start = self.positions.byte(span.start.index());
+        // In a list, comments before the item's `-` belong to the list itself.
+        if matches!(self.frames.last(), Some(Frame { kind: FrameKind::Seq(_), .. })) {
+            let before_dash = self.comments_before_dash(&comments, event_start);
+            let top = self.frames.last_mut().expect("checked above");
+            for c in comments.drain(..before_dash) {
+                top.push_comment(plain(c));
+            }
+        }
         if self.frames.len() >= MAX_DEPTH {
             return Err(StoreError::Syntax {
                 line: span.start.line(),
@@ -319,6 +326,24 @@ impl<'a> Builder<'a> {
         self.frames.push(frame);
         self.last = Last::CollectionStart;
         Ok(())
+    }
+
+    /// How many of `comments` come before the last `-` indicator ahead of `to`.
+    fn comments_before_dash(&self, comments: &[FoundComment], to: usize) -> usize {
+        let line_end = |from: usize| {
+            self.input[from..]
+                .find('\n')
+                .map_or(self.input.len(), |p| from + p)
+        };
+        let mut count = 0;
+        for (i, c) in comments.iter().enumerate() {
+            let region_start = line_end(c.offset).min(to);
+            let region_end = comments.get(i + 1).map_or(to, |n| n.offset.min(to));
+            if self.input[region_start..region_end].contains('-') {
+                count = i + 1;
+            }
+        }
+        count
     }
 
     fn close(&mut self) {
@@ -364,14 +389,13 @@ impl<'a> Builder<'a> {
         span: Span,
     ) -> Result<(), StoreError> {
         let is_block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
-        // A comment after a block scalar's `|` header belongs to that scalar.
-        let header_comment = if is_block
-            && self
-                .pending
-                .first()
-                .is_some_and(|c| c.trailing && c.line + 1 == span.start.line())
-        {
-            Some(self.pending.remove(0))
+        // A comment after a block scalar's `|`/`>` header belongs to that scalar.
+        let header_comment = if is_block {
+            let start = self.positions.byte(span.start.index()).min(self.input.len());
+            let header = self.input[..start].rfind(['|', '>']);
+            header
+                .and_then(|h| self.pending.iter().position(|c| c.trailing && c.offset > h))
+                .map(|at| self.pending.remove(at))
         } else {
             None
         };
