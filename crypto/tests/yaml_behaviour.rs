@@ -139,7 +139,8 @@ fn block_literals_keep_their_chomping() {
 
 #[test]
 fn nesting_and_indentation_follow_sops() {
-    let text = "a:\n    b:\n        c: 1\n    l:\n        - x\n        - - yy\n          - z\n        \
+    let text =
+        "a:\n    b:\n        c: 1\n    l:\n        - x\n        - - yy\n          - z\n        \
                 - k: v\n          k2:\n            - w\n";
     assert_eq!(reformat(text), text);
     // Flow style is not preserved; lists are indented under their key.
@@ -244,7 +245,10 @@ fn unicode_positions_are_handled() {
     let doc = parse_one(text);
     assert_eq!(doc.items[0], comment(" комментарий", true));
     assert_eq!(doc.get("emoji"), Some(&Value::Str("😀".into())));
-    assert_eq!(reformat(text), "ключ: значение # комментарий\nemoji: \"\\U0001F600\" # ok\n");
+    assert_eq!(
+        reformat(text),
+        "ключ: значение # комментарий\nemoji: \"\\U0001F600\" # ok\n"
+    );
 }
 
 #[test]
@@ -278,7 +282,13 @@ fn shape_errors_name_the_key_path() {
         }
         other => panic!("{other:?}"),
     }
-    for text in ["1: a\n", "true: a\n", "~: a\n", "[a]: b\n", "a:\n    1.5: x\n"] {
+    for text in [
+        "1: a\n",
+        "true: a\n",
+        "~: a\n",
+        "[a]: b\n",
+        "a:\n    1.5: x\n",
+    ] {
         match parse_documents(text) {
             Err(StoreError::Shape { message, .. }) => {
                 assert!(message.contains("non-string key"), "{text}: {message}")

@@ -41,7 +41,11 @@ fn deep_block_mappings() {
 
 #[test]
 fn nesting_up_to_the_limit_is_fine() {
-    let text = format!("a: {}1{}\n", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+    let text = format!(
+        "a: {}1{}\n",
+        "[".repeat(MAX_DEPTH - 1),
+        "]".repeat(MAX_DEPTH - 1)
+    );
     assert!(parse_documents(&text).is_ok());
 }
 
@@ -54,7 +58,10 @@ fn billion_laughs_is_refused() {
     }
     match parse_documents(&text) {
         Err(StoreError::Invalid(message)) => {
-            assert!(message.contains(&MAX_ALIAS_EXPANSION.to_string()), "{message}")
+            assert!(
+                message.contains(&MAX_ALIAS_EXPANSION.to_string()),
+                "{message}"
+            )
         }
         other => panic!("expected the alias limit, got {other:?}"),
     }

@@ -56,26 +56,33 @@ enum Raw {
 
 fn raw() -> impl Strategy<Value = Raw> {
     let comments = || prop::collection::vec(comment_text(), 0..2);
-    scalar().prop_map(Raw::Scalar).prop_recursive(4, 48, 6, move |inner| {
-        prop_oneof![
-            (
-                prop::collection::vec(
-                    (key_text(), comments(), prop::option::of(comment_text()), inner.clone()),
-                    0..6
-                ),
-                comments()
-            )
-                .prop_map(|(entries, trailing)| Raw::Map(entries, trailing)),
-            (
-                prop::collection::vec(
-                    (comments(), prop::option::of(comment_text()), inner),
-                    0..6
-                ),
-                comments()
-            )
-                .prop_map(|(items, trailing)| Raw::List(items, trailing)),
-        ]
-    })
+    scalar()
+        .prop_map(Raw::Scalar)
+        .prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                (
+                    prop::collection::vec(
+                        (
+                            key_text(),
+                            comments(),
+                            prop::option::of(comment_text()),
+                            inner.clone()
+                        ),
+                        0..6
+                    ),
+                    comments()
+                )
+                    .prop_map(|(entries, trailing)| Raw::Map(entries, trailing)),
+                (
+                    prop::collection::vec(
+                        (comments(), prop::option::of(comment_text()), inner),
+                        0..6
+                    ),
+                    comments()
+                )
+                    .prop_map(|(items, trailing)| Raw::List(items, trailing)),
+            ]
+        })
 }
 
 fn build(raw: Raw, list_item: bool) -> Value {
@@ -99,7 +106,8 @@ fn build(raw: Raw, list_item: bool) -> Value {
                     .extend(head(comments, first).into_iter().map(Item::Comment));
                 let value = build(value, false);
                 if let (Some(text), false) = (inline, is_collection(&value)) {
-                    map.items.push(Item::Comment(Comment { text, inline: true }));
+                    map.items
+                        .push(Item::Comment(Comment { text, inline: true }));
                 }
                 map.items.push(Item::Entry(key, value));
             }
@@ -123,7 +131,11 @@ fn build(raw: Raw, list_item: bool) -> Value {
             // sops hangs a list's trailing comments on its last item; yaml.v3 only
             // writes a collection item's foot comment at the end of the document.
             if list.last().is_some_and(|v| !is_collection(v)) {
-                list.extend(trailing.into_iter().map(|t| Value::Comment(Comment::new(t))));
+                list.extend(
+                    trailing
+                        .into_iter()
+                        .map(|t| Value::Comment(Comment::new(t))),
+                );
             }
             Value::List(list)
         }
@@ -158,7 +170,9 @@ fn as_written(v: &Value) -> Value {
 /// Equality with floats compared by bits (NaN equals NaN).
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+        (Value::Float(x), Value::Float(y)) => {
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+        }
         (Value::Map(x), Value::Map(y)) => {
             x.items.len() == y.items.len()
                 && x.items.iter().zip(&y.items).all(|pair| match pair {

@@ -41,7 +41,10 @@ fn assert_round_trip(name: &str) -> Vec<Map> {
 fn format_enc_yaml_round_trips_byte_for_byte() {
     let docs = assert_round_trip("format.enc.yaml");
     assert_eq!(docs.len(), 1);
-    let sops = docs[0].get("sops").and_then(Value::as_map).expect("sops block");
+    let sops = docs[0]
+        .get("sops")
+        .and_then(Value::as_map)
+        .expect("sops block");
     assert_eq!(
         sops.get("lastmodified"),
         Some(&Value::Str("2026-05-22T20:16:23Z".into()))
@@ -50,9 +53,13 @@ fn format_enc_yaml_round_trips_byte_for_byte() {
     let Some(Value::List(pgp)) = sops.get("pgp") else {
         panic!("pgp list")
     };
-    let enc = pgp[0].as_map().and_then(|m| m.get("enc")).and_then(Value::as_str);
-    assert!(enc.is_some_and(|e| e.starts_with("-----BEGIN PGP MESSAGE-----\n\n")
-        && !e.ends_with('\n')));
+    let enc = pgp[0]
+        .as_map()
+        .and_then(|m| m.get("enc"))
+        .and_then(Value::as_str);
+    assert!(
+        enc.is_some_and(|e| e.starts_with("-----BEGIN PGP MESSAGE-----\n\n") && !e.ends_with('\n'))
+    );
 }
 
 #[test]
@@ -71,7 +78,9 @@ fn example_yaml_round_trips_byte_for_byte() {
         })
         .collect();
     assert_eq!(comments.len(), 3);
-    assert!(comments.iter().all(|c| c.starts_with("ENC[AES256_GCM,data:")));
+    assert!(comments
+        .iter()
+        .all(|c| c.starts_with("ENC[AES256_GCM,data:")));
     let Some(Item::Comment(last)) = docs[0]
         .get("app2")
         .and_then(Value::as_map)

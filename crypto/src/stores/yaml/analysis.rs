@@ -228,6 +228,9 @@ mod tests {
         assert_eq!(style("a \nb"), Style::DoubleQuoted);
         assert_eq!(style("a\nb "), Style::DoubleQuoted);
         assert_eq!(style("a\r\nb"), Style::DoubleQuoted);
-        assert_eq!(style("ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]"), Style::Plain);
+        assert_eq!(
+            style("ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]"),
+            Style::Plain
+        );
     }
 }

@@ -232,17 +232,11 @@ impl<'e> Emitter<'e> {
         }
         if self.is_simple_key(index) {
             self.states.push(State::BlockMappingSimpleValue);
-            self.emit_node(
-                index,
-                Context { simple_key: true },
-            );
+            self.emit_node(index, Context { simple_key: true });
         } else {
             self.write_indicator("?", true, false, true);
             self.states.push(State::BlockMappingValue);
-            self.emit_node(
-                index,
-                Context { simple_key: false },
-            );
+            self.emit_node(index, Context { simple_key: false });
         }
     }
 
@@ -255,10 +249,8 @@ impl<'e> Emitter<'e> {
         }
         if !self.key_line_comment.is_empty() {
             match &self.events[index] {
-                Event::Scalar { .. } => {
-                    if self.line_comment.is_empty() {
-                        self.line_comment = std::mem::take(&mut self.key_line_comment);
-                    }
+                Event::Scalar { .. } if self.line_comment.is_empty() => {
+                    self.line_comment = std::mem::take(&mut self.key_line_comment);
                 }
                 Event::MappingStart { .. } | Event::SequenceStart { .. } => {
                     std::mem::swap(&mut self.line_comment, &mut self.key_line_comment);
@@ -269,10 +261,7 @@ impl<'e> Emitter<'e> {
             }
         }
         self.states.push(State::BlockMappingKey);
-        self.emit_node(
-            index,
-            Context { simple_key: false },
-        );
+        self.emit_node(index, Context { simple_key: false });
         self.process_line_comment(false);
         self.process_foot_comment();
     }
@@ -309,9 +298,7 @@ impl<'e> Emitter<'e> {
     /// `yaml_emitter_check_simple_key`.
     fn is_simple_key(&self, index: usize) -> bool {
         match &self.events[index] {
-            Event::Scalar { scalar, .. } => {
-                !scalar.analysis.multiline && scalar.value.len() <= 128
-            }
+            Event::Scalar { scalar, .. } => !scalar.analysis.multiline && scalar.value.len() <= 128,
             Event::SequenceStart { .. } | Event::MappingStart { .. } => self.next_is_end(index),
             _ => false,
         }
@@ -346,7 +333,8 @@ impl<'e> Emitter<'e> {
                 // The first indent inside a sequence item just skips the "- ".
                 self.indent += 2;
             } else {
-                self.indent = self.best_indent * ((self.indent + self.best_indent) / self.best_indent);
+                self.indent =
+                    self.best_indent * ((self.indent + self.best_indent) / self.best_indent);
             }
         }
     }
@@ -460,7 +448,13 @@ impl<'e> Emitter<'e> {
         self.foot_indent = -1;
     }
 
-    fn write_indicator(&mut self, indicator: &str, need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
+    fn write_indicator(
+        &mut self,
+        indicator: &str,
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
         if need_whitespace && !self.whitespace {
             self.put(' ');
         }

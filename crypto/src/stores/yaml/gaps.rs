@@ -45,12 +45,7 @@ impl<'a> Positions<'a> {
 
 /// Scans `input[from..to]` for comments and appends them to `out`. Returns the byte
 /// offset where scanning stopped (past the last comment's line if it ran beyond `to`).
-pub(crate) fn scan_gap(
-    input: &str,
-    from: usize,
-    to: usize,
-    out: &mut Vec<FoundComment>,
-) -> usize {
+pub(crate) fn scan_gap(input: &str, from: usize, to: usize, out: &mut Vec<FoundComment>) -> usize {
     let bytes = input.as_bytes();
     let mut i = from;
     let mut end = to;

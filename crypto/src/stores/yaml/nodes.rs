@@ -33,10 +33,21 @@ pub(crate) struct Scalar {
 pub(crate) enum Event {
     DocumentStart,
     DocumentEnd,
-    MappingStart { head: String },
-    MappingEnd { tail: String, line: String, foot: String },
-    SequenceStart { head: String },
-    SequenceEnd { line: String, foot: String },
+    MappingStart {
+        head: String,
+    },
+    MappingEnd {
+        tail: String,
+        line: String,
+        foot: String,
+    },
+    SequenceStart {
+        head: String,
+    },
+    SequenceEnd {
+        line: String,
+        foot: String,
+    },
     Scalar {
         scalar: Scalar,
         head: String,

@@ -109,6 +109,8 @@ struct Builder<'a> {
     positions: Positions<'a>,
     /// Byte offset up to which the source has been scanned for comments.
     cursor: usize,
+    /// Byte offset where the previous event's span ended.
+    prev_end: usize,
     /// Comments seen since the last event, in document order.
     pending: Vec<FoundComment>,
     frames: Vec<Frame>,
@@ -126,6 +128,7 @@ impl<'a> Builder<'a> {
             input,
             positions: Positions::new(input),
             cursor: 0,
+            prev_end: 0,
             pending: Vec::new(),
             frames: Vec::new(),
             last: Last::Nothing,
@@ -154,6 +157,13 @@ impl<'a> Builder<'a> {
         let start = self.positions.byte(span.start.index()).max(self.cursor);
         let end = self.positions.byte(span.end.index()).max(start);
         self.scan_into_pending(start);
+        if let Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, ..) = &event {
+            // Some block scalar spans start at the `|` header: its comment comes first.
+            if self.input[start..].starts_with(['|', '>']) {
+                let header_end = self.input[start..].find('\n').map_or(end, |p| start + p);
+                scan_gap(self.input, start, header_end.min(end), &mut self.pending);
+            }
+        }
         // Comments inside the event's own span (after a closing quote or a flow end)
         // come after the event: keep them for the next one.
         let after_from = match &event {
@@ -173,6 +183,7 @@ impl<'a> Builder<'a> {
         }
 
         let done = self.dispatch(event, span)?;
+        self.prev_end = end;
         self.pending.extend(after);
         Ok(done)
     }
@@ -217,7 +228,7 @@ impl<'a> Builder<'a> {
             }
             Event::MappingEnd | Event::SequenceEnd => self.close(),
             Event::Scalar(text, style, anchor, tag) => {
-                self.on_scalar(text, style, anchor, tag, span)?;
+                self.on_scalar(text, style, anchor, tag)?;
             }
             Event::Alias(id) => self.on_alias(id)?,
         }
@@ -289,7 +300,13 @@ impl<'a> Builder<'a> {
         let mut comments = self.take_own_line_comments();
         let event_start = self.positions.byte(span.start.index());
         // In a list, comments before the item's `-` belong to the list itself.
-        if matches!(self.frames.last(), Some(Frame { kind: FrameKind::Seq(_), .. })) {
+        if matches!(
+            self.frames.last(),
+            Some(Frame {
+                kind: FrameKind::Seq(_),
+                ..
+            })
+        ) {
             let before_dash = self.comments_before_dash(&comments, event_start);
             let top = self.frames.last_mut().expect("checked above");
             for c in comments.drain(..before_dash) {
@@ -348,7 +365,10 @@ impl<'a> Builder<'a> {
 
     fn close(&mut self) {
         let comments = self.take_own_line_comments();
-        let mut frame = self.frames.pop().expect("parser balances collection events");
+        let mut frame = self
+            .frames
+            .pop()
+            .expect("parser balances collection events");
         // Foot comments indented at least as far as the collection stay inside it.
         let inside = comments
             .iter()
@@ -386,13 +406,11 @@ impl<'a> Builder<'a> {
         style: ScalarStyle,
         anchor: usize,
         tag: Option<Cow<'_, Tag>>,
-        span: Span,
     ) -> Result<(), StoreError> {
         let is_block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
         // A comment after a block scalar's `|`/`>` header belongs to that scalar.
         let header_comment = if is_block {
-            let start = self.positions.byte(span.start.index()).min(self.input.len());
-            let header = self.input[..start].rfind(['|', '>']);
+            let header = find_block_header(self.input, self.prev_end);
             header
                 .and_then(|h| self.pending.iter().position(|c| c.trailing && c.offset > h))
                 .map(|at| self.pending.remove(at))
@@ -419,14 +437,19 @@ impl<'a> Builder<'a> {
             return Ok(());
         };
 
-        let awaiting_key = matches!(&top.kind, FrameKind::Map { pending_key: None, .. });
+        let awaiting_key = matches!(
+            &top.kind,
+            FrameKind::Map {
+                pending_key: None,
+                ..
+            }
+        );
         if awaiting_key {
-            let key = scalar_key(&text, style, tag.as_deref()).map_err(|message| {
-                StoreError::Shape {
+            let key =
+                scalar_key(&text, style, tag.as_deref()).map_err(|message| StoreError::Shape {
                     path: self.path(),
                     message,
-                }
-            })?;
+                })?;
             self.place_before_node(comments);
             if let Some(c) = header_comment {
                 self.place_before_node(vec![c]);
@@ -453,12 +476,11 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
 
-        let value = scalar_value(&text, style, tag.as_deref()).map_err(|message| {
-            StoreError::Shape {
+        let value =
+            scalar_value(&text, style, tag.as_deref()).map_err(|message| StoreError::Shape {
                 path: self.path(),
                 message,
-            }
-        })?;
+            })?;
         self.place_before_node(comments);
         if let Some(c) = header_comment {
             self.frames
@@ -497,7 +519,13 @@ impl<'a> Builder<'a> {
                 "YAML documents that are values are not supported".into(),
             ));
         };
-        if matches!(&top.kind, FrameKind::Map { pending_key: None, .. }) {
+        if matches!(
+            &top.kind,
+            FrameKind::Map {
+                pending_key: None,
+                ..
+            }
+        ) {
             return Err(StoreError::Shape {
                 path: self.path(),
                 message: "aliases cannot be used as keys".into(),
@@ -511,7 +539,10 @@ impl<'a> Builder<'a> {
 
     /// Adds a finished value to the top frame (as the pending key's value or an item).
     fn attach(&mut self, value: Value) {
-        let top = self.frames.last_mut().expect("attach needs an open collection");
+        let top = self
+            .frames
+            .last_mut()
+            .expect("attach needs an open collection");
         match &mut top.kind {
             FrameKind::Map {
                 map, pending_key, ..
@@ -534,13 +565,35 @@ impl<'a> Builder<'a> {
                 } => path.push_str(&format!("[{k:?}]")),
                 FrameKind::Map { .. } => {}
                 FrameKind::Seq(list) => {
-                    let index = list.iter().filter(|v| !matches!(v, Value::Comment(_))).count();
+                    let index = list
+                        .iter()
+                        .filter(|v| !matches!(v, Value::Comment(_)))
+                        .count();
                     path.push_str(&format!("[{index}]"));
                 }
             }
         }
         path
     }
+}
+
+/// The `|`/`>` of the block scalar that follows `from` (skipping comments).
+fn find_block_header(input: &str, from: usize) -> Option<usize> {
+    let bytes = input.as_bytes();
+    let mut i = from;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'|' | b'>' => return Some(i),
+            b'#' if i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r') => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len(), |p| i + p);
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 fn plain(c: FoundComment) -> Comment {
@@ -572,10 +625,8 @@ fn node_count(value: &Value) -> usize {
 fn core_tag(tag: &Tag) -> &str {
     if tag.handle == CORE_TAG_PREFIX {
         &tag.suffix
-    } else if let Some(rest) = tag.suffix.strip_prefix(CORE_TAG_PREFIX) {
-        rest
     } else {
-        ""
+        tag.suffix.strip_prefix(CORE_TAG_PREFIX).unwrap_or_default()
     }
 }
 

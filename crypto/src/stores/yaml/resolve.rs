@@ -291,7 +291,9 @@ fn go_getnum(b: &[u8]) -> Option<(u32, &[u8])> {
 
 fn days_in_month(month: u32, year: u32) -> u32 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -394,8 +396,14 @@ mod tests {
         assert_eq!(resolve_plain("-0b101"), Resolved::Int(-5));
         assert_eq!(resolve_plain("0777"), Resolved::Int(511));
         assert_eq!(resolve_plain("0"), Resolved::Int(0));
-        assert_eq!(resolve_plain("-9223372036854775808"), Resolved::Int(i64::MIN));
-        assert_eq!(resolve_plain("9223372036854775808"), Resolved::Uint(1 << 63));
+        assert_eq!(
+            resolve_plain("-9223372036854775808"),
+            Resolved::Int(i64::MIN)
+        );
+        assert_eq!(
+            resolve_plain("9223372036854775808"),
+            Resolved::Uint(1 << 63)
+        );
         assert_eq!(resolve_plain("0x"), Resolved::Str);
     }
 
@@ -408,10 +416,7 @@ mod tests {
         assert_eq!(resolve_plain("08"), Resolved::Float(8.0));
         assert_eq!(resolve_plain("-.inf"), Resolved::Float(f64::NEG_INFINITY));
         assert!(matches!(resolve_plain(".nan"), Resolved::Float(f) if f.is_nan()));
-        assert_eq!(
-            resolve_plain("99999999999999999999"),
-            Resolved::Float(1e20)
-        );
+        assert_eq!(resolve_plain("99999999999999999999"), Resolved::Float(1e20));
         assert_eq!(resolve_plain("1e400"), Resolved::Str);
         assert_eq!(resolve_plain("1.2.3"), Resolved::Str);
         assert_eq!(resolve_plain("."), Resolved::Str);
