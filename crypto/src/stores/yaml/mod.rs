@@ -53,9 +53,9 @@ impl Default for YamlOptions {
 /// Writes the documents as sops does, separated by `---` lines.
 pub fn emit_documents(docs: &[Map], opts: &YamlOptions) -> String {
     let indent = if opts.indent == 0 { 4 } else { opts.indent };
-    let mut events = Vec::new();
+    let mut emitter = emitter::Emitter::new(indent);
     for doc in docs {
-        nodes::document_events(doc, &mut events);
+        nodes::document_events(doc, &mut emitter);
     }
-    emitter::Emitter::new(&events, indent).run()
+    emitter.finish()
 }

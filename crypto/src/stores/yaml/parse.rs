@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher as _;
 
 use base64::Engine as _;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
@@ -69,7 +70,8 @@ enum FrameKind {
     Map {
         map: Map,
         pending_key: Option<String>,
-        keys: HashSet<String>,
+        /// Hashes of the keys so far (a hit is confirmed against the entries).
+        keys: HashSet<u64>,
     },
     Seq(Vec<Value>),
 }
@@ -120,6 +122,7 @@ struct Builder<'a> {
     docs: Vec<Map>,
     anchors: HashMap<usize, (Value, usize)>,
     expanded: usize,
+    key_hasher: std::hash::RandomState,
 }
 
 impl<'a> Builder<'a> {
@@ -136,6 +139,7 @@ impl<'a> Builder<'a> {
             docs: Vec::new(),
             anchors: HashMap::new(),
             expanded: 0,
+            key_hasher: std::hash::RandomState::new(),
         }
     }
 
@@ -454,17 +458,20 @@ impl<'a> Builder<'a> {
             if let Some(c) = header_comment {
                 self.place_before_node(vec![c]);
             }
+            let hash = self.key_hasher.hash_one(&key);
             let path_if_dup = {
                 let top = self.frames.last_mut().expect("checked above");
                 let FrameKind::Map {
-                    pending_key, keys, ..
+                    map,
+                    pending_key,
+                    keys,
                 } = &mut top.kind
                 else {
                     unreachable!("awaiting_key implies a map")
                 };
-                let fresh = keys.insert(key.clone());
-                *pending_key = Some(key.clone());
-                !fresh
+                let duplicate = !keys.insert(hash) && map.get(&key).is_some();
+                *pending_key = Some(key);
+                duplicate
             };
             if path_if_dup {
                 return Err(StoreError::Shape {
