@@ -311,3 +311,12 @@ fn top_level_lists_and_scalars_are_rejected() {
         );
     }
 }
+
+#[test]
+fn crlf_bom_and_document_markers() {
+    let doc = parse_one("\u{feff}---\r\na: 1 # c\r\nb: |\r\n    x\r\n...\r\n");
+    assert_eq!(doc.items[0], comment(" c", true));
+    assert_eq!(doc.get("a"), Some(&Value::Int(1)));
+    assert_eq!(doc.get("b"), Some(&Value::Str("x\n".into())));
+    assert_eq!(emit_one(&doc), "a: 1 # c\nb: |\n    x\n");
+}

@@ -21,9 +21,17 @@
 //! comments as `#text` lines, inline comments after their value.
 //! `Value::Time` is written as plain text and `Value::Bytes` as a base64 string.
 //!
-//! Known differences from yaml.v3: strings containing NEL, LS or PS are always
-//! double-quoted; the placement of comments in unusual spots (inside flow
-//! collections, after a flow collection's `]`) is approximate.
+//! Like yaml.v3, floats are written with Go's `%g` text, so an integral float below
+//! 1e6 is written like an integer (`1`) and reads back as `Int`; a `|+` literal at
+//! the very end leaves the file ending in a blank line.
+//!
+//! Known differences from yaml.v3 (each only where yaml.v3's own output is broken
+//! or ambiguous):
+//! - strings containing NEL, LS or PS are always double-quoted;
+//! - a block scalar's indentation hint is the real offset of its content (yaml.v3
+//!   always writes its indent setting, which its parser misreads inside list items);
+//! - comments in unusual spots (inside flow collections, after a flow `]`) are
+//!   placed approximately.
 
 mod analysis;
 mod emitter;
