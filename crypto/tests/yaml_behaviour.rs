@@ -320,3 +320,24 @@ fn crlf_bom_and_document_markers() {
     assert_eq!(doc.get("b"), Some(&Value::Str("x\n".into())));
     assert_eq!(emit_one(&doc), "a: 1 # c\nb: |\n    x\n");
 }
+
+#[test]
+fn comments_outside_documents_are_kept() {
+    let docs = parse_documents("a: 1\n...\n# after the end\n").expect("parses");
+    assert_eq!(docs.len(), 1);
+    assert_eq!(
+        docs[0].items.last(),
+        Some(&comment(" after the end", false))
+    );
+    let only = parse_documents("# just a comment\n").expect("parses");
+    assert_eq!(
+        only,
+        vec![Map {
+            items: vec![comment(" just a comment", false)]
+        }]
+    );
+    assert_eq!(
+        emit_documents(&only, &YamlOptions::default()),
+        "# just a comment\n{}\n"
+    );
+}

@@ -202,10 +202,8 @@ impl<'a> Builder<'a> {
     fn dispatch(&mut self, event: Event<'_>, span: Span) -> Result<bool, StoreError> {
         match event {
             Event::StreamStart | Event::Nothing => {}
-            Event::StreamEnd => {
-                self.place_pending_at_document_end();
-                return Ok(true);
-            }
+            // Comments after the last document are added to it by `finish`.
+            Event::StreamEnd => return Ok(true),
             Event::DocumentStart(_) => {
                 self.doc = None;
                 self.last = Last::Nothing;
