@@ -341,3 +341,11 @@ fn comments_outside_documents_are_kept() {
         "# just a comment\n{}\n"
     );
 }
+
+#[test]
+fn comment_after_a_dash_stays_in_the_list() {
+    assert_eq!(
+        reformat("l:\n- # dash comment\n  a: 1\n"),
+        "l:\n    # dash comment\n    - a: 1\n"
+    );
+}

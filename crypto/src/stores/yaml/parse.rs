@@ -257,7 +257,14 @@ impl<'a> Builder<'a> {
     /// places it; returns the own-line comments that are left.
     fn take_own_line_comments(&mut self) -> Vec<FoundComment> {
         let mut comments = std::mem::take(&mut self.pending);
-        if comments.first().is_some_and(|c| c.trailing) && self.last != Last::Nothing {
+        let on_previous_line = |c: &FoundComment| {
+            c.offset <= self.prev_end || !self.input[self.prev_end..c.offset].contains('\n')
+        };
+        if comments
+            .first()
+            .is_some_and(|c| c.trailing && on_previous_line(c))
+            && self.last != Last::Nothing
+        {
             let first = comments.remove(0);
             self.place_trailing(first);
         }
