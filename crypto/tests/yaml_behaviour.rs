@@ -54,9 +54,9 @@ fn plain_scalars_resolve_like_yaml_v3() {
     assert_eq!(get("f3"), Value::Float(f64::INFINITY));
     assert_eq!(get("f4"), Value::Float(f64::NEG_INFINITY));
     assert_eq!(get("f5"), Value::Float(1e20));
-    // sops decodes into interface{}, where yaml.v3 keeps timestamps as text.
-    assert_eq!(get("t1"), Value::Str("2002-12-14".into()));
-    assert_eq!(get("t2"), Value::Str("2001-12-14t21:59:43.10-05:00".into()));
+    // yaml.v3 gives sops a time.Time; sops 3.10+ encrypts its MarshalText form.
+    assert_eq!(get("t1"), Value::Time("2002-12-14T00:00:00Z".into()));
+    assert_eq!(get("t2"), Value::Time("2001-12-14T21:59:43.1-05:00".into()));
     assert_eq!(get("q1"), Value::Str("true".into()));
     assert_eq!(get("q2"), Value::Str("12".into()));
     assert_eq!(get("tag1"), Value::Str("12".into()));
@@ -348,4 +348,17 @@ fn comment_after_a_dash_stays_in_the_list() {
         reformat("l:\n- # dash comment\n  a: 1\n"),
         "l:\n    # dash comment\n    - a: 1\n"
     );
+}
+
+#[test]
+fn timestamps_round_trip_as_time_values() {
+    let doc = parse_one("t: 2001-12-14 21:59:43.10\nq: \"2001-12-14\"\n");
+    assert_eq!(
+        doc.get("t"),
+        Some(&Value::Time("2001-12-14T21:59:43.1Z".into()))
+    );
+    assert_eq!(doc.get("q"), Some(&Value::Str("2001-12-14".into())));
+    let text = emit_one(&doc);
+    assert_eq!(text, "t: 2001-12-14T21:59:43.1Z\nq: \"2001-12-14\"\n");
+    assert_eq!(parse_one(&text), doc);
 }

@@ -41,6 +41,12 @@ fn scalar() -> impl Strategy<Value = Value> {
         prop::sample::select(vec![0.5, 1.0, -0.0, 1e21, 1e-7, 123456.0, 1234567.0])
             .prop_map(Value::Float),
         any::<bool>().prop_map(Value::Bool),
+        prop::sample::select(vec![
+            "2002-12-14T00:00:00Z",
+            "2001-12-14T21:59:43.1-05:00",
+            "1999-01-02T03:04:05.123456789+14:00",
+        ])
+        .prop_map(|t| Value::Time(t.into())),
         Just(Value::Null),
         text().prop_map(Value::Str),
     ]

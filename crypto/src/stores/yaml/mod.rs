@@ -4,8 +4,10 @@
 //! mapping or empty. Plain scalars are typed as yaml.v3 types them for sops: null,
 //! bool (`true`/`True`/`TRUE`, `false`/...; `yes`/`no`/`on`/`off` stay strings),
 //! int (decimal, `0x`, `0o`, `0b`, leading-`0` octal, `_` ignored), float (`1e3`,
-//! `.inf`, `.nan`, integers beyond 64 bits). Timestamps such as `2002-12-14` stay
-//! strings: sops decodes into `interface{}`, where yaml.v3 hands them back as text.
+//! `.inf`, `.nan`, integers beyond 64 bits), timestamp (`2002-12-14`,
+//! `2001-12-14t21:59:43.10-05:00`, ...) as [`Value::Time`](crate::Value::Time)
+//! holding Go's `time.Time.MarshalText` text (`2002-12-14T00:00:00Z`), which is what
+//! sops 3.10+ encrypts with type `time`. A timestamp key is a non-string key.
 //! Quoted and block scalars are strings unless an explicit core tag says otherwise;
 //! `!!binary` is decoded (to `Str`, or `Bytes` when not UTF-8). Anchors and aliases
 //! are expanded, duplicate keys and non-string keys are errors.
@@ -19,7 +21,8 @@
 //! indented under their key, strings quoted when they would read back as another
 //! type, multi-line strings as `|` literals, empty collections as `{}`/`[]`,
 //! comments as `#text` lines, inline comments after their value.
-//! `Value::Time` is written as plain text and `Value::Bytes` as a base64 string.
+//! `Value::Time` is written as its text, unquoted (as yaml.v3 writes a `time.Time`),
+//! and `Value::Bytes` as a base64 string.
 //!
 //! Like yaml.v3, floats are written with Go's `%g` text, so an integral float below
 //! 1e6 is written like an integer (`1`) and reads back as `Int`; a `|+` literal at

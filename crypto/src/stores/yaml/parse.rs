@@ -19,7 +19,7 @@ use base64::Engine as _;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
 use super::gaps::{quoted_scalar_end, scan_gap, FoundComment, Positions};
-use super::resolve::{is_timestamp, resolve_plain, Resolved};
+use super::resolve::{is_timestamp, resolve_plain, timestamp_text, Resolved};
 use crate::stores::{StoreError, MAX_DEPTH};
 use crate::tree::{Comment, Item, Map, Value};
 
@@ -677,8 +677,14 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
             return Err("integer does not fit in a signed 64-bit value".into());
         }
         Resolved::Float(f) => Value::Float(f),
-        // yaml.v3 hands timestamps to `interface{}` as their original text.
-        Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::Str(text.to_string()),
+        // yaml.v3 gives sops a `time.Time`, which sops (3.10+) encrypts as its
+        // `MarshalText` form.
+        Resolved::Timestamp => match timestamp_text(text) {
+            Some(Ok(t)) => Value::Time(t),
+            Some(Err(message)) => return Err(message),
+            None => Value::Str(text.to_string()),
+        },
+        Resolved::Merge | Resolved::Str => Value::Str(text.to_string()),
     })
 }
 
