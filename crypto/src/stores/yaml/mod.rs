@@ -42,6 +42,7 @@ mod gaps;
 mod nodes;
 mod parse;
 mod resolve;
+mod typing;
 
 use crate::tree::Map;
 
