@@ -47,6 +47,15 @@ pub(crate) fn analyze(value: &str) -> Analysis {
             block_allowed: false,
         };
     }
+    // Decoding UTF-8 is the slow part; ASCII text (most keys and ENC values) skips it.
+    if value.is_ascii() {
+        analyze_chars(value, value.bytes().map(char::from))
+    } else {
+        analyze_chars(value, value.chars())
+    }
+}
+
+fn analyze_chars(value: &str, chars: impl Iterator<Item = char>) -> Analysis {
     let mut block_indicators = value.starts_with("---") || value.starts_with("...");
     let mut flow_indicators = block_indicators;
     let (mut line_breaks, mut special, mut tabs) = (false, false, false);
@@ -56,7 +65,7 @@ pub(crate) fn analyze(value: &str) -> Analysis {
     let (mut previous_space, mut previous_break) = (false, false);
     let mut preceded_by_whitespace = true;
 
-    let mut chars = value.chars().peekable();
+    let mut chars = chars.peekable();
     let mut first = true;
     while let Some(c) = chars.next() {
         let next = chars.peek().copied();

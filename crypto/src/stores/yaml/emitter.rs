@@ -6,12 +6,12 @@
 //! as `{}`/`[]`, untagged scalars, head/line/foot/tail comments, no anchors.
 
 use super::analysis::{is_break, is_printable, select_style, Style};
-use super::nodes::{Event, Scalar};
+use super::nodes::{Event, Scalar, Sink};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
+    /// Before the first document.
     StreamStart,
-    FirstDocumentStart,
     DocumentStart,
     DocumentContent,
     DocumentEnd,
@@ -32,7 +32,8 @@ struct Context {
 }
 
 pub(crate) struct Emitter<'e> {
-    events: &'e [Event],
+    /// The event waiting for its successor (needed to spot empty collections).
+    buffered: Option<Event<'e>>,
     out: String,
     best_indent: i64,
     state: State,
@@ -52,16 +53,42 @@ pub(crate) struct Emitter<'e> {
     key_line_comment: String,
 }
 
+impl<'e> Sink<'e> for Emitter<'e> {
+    fn event(&mut self, event: Event<'e>) {
+        if let Some(previous) = self.buffered.take() {
+            self.process(&previous, Some(&event));
+        }
+        self.buffered = Some(event);
+    }
+}
+
+/// The next event closes a collection (so the one that just opened is empty).
+fn is_end(next: Option<&Event<'_>>) -> bool {
+    matches!(
+        next,
+        Some(Event::SequenceEnd { .. } | Event::MappingEnd { .. })
+    )
+}
+
+/// `yaml_emitter_check_simple_key`.
+fn is_simple_key(event: &Event<'_>, next: Option<&Event<'_>>) -> bool {
+    match event {
+        Event::Scalar { scalar, .. } => !scalar.analysis.multiline && scalar.value.len() <= 128,
+        Event::SequenceStart { .. } | Event::MappingStart { .. } => is_end(next),
+        _ => false,
+    }
+}
+
 impl<'e> Emitter<'e> {
     /// `indent` as yaml.v3's `SetIndent` takes it: values outside 2..=9 become 2.
-    pub fn new(events: &'e [Event], indent: usize) -> Self {
+    pub fn new(indent: usize) -> Self {
         let best_indent = if (2..=9).contains(&indent) {
             indent as i64
         } else {
             2
         };
         Emitter {
-            events,
+            buffered: None,
             out: String::new(),
             best_indent,
             state: State::StreamStart,
@@ -82,17 +109,21 @@ impl<'e> Emitter<'e> {
         }
     }
 
-    pub fn run(mut self) -> String {
-        self.state = State::FirstDocumentStart;
-        for index in 0..self.events.len() {
-            self.take_comments(&self.events[index]);
-            self.dispatch(index);
+    /// Processes the last event and returns the text.
+    pub fn finish(mut self) -> String {
+        if let Some(last) = self.buffered.take() {
+            self.process(&last, None);
         }
         self.out
     }
 
+    fn process(&mut self, event: &Event<'_>, next: Option<&Event<'_>>) {
+        self.take_comments(event);
+        self.dispatch(event, next);
+    }
+
     /// `yaml_emitter_analyze_event`: an event's comments replace the pending ones.
-    fn take_comments(&mut self, event: &Event) {
+    fn take_comments(&mut self, event: &Event<'_>) {
         let set = |slot: &mut String, value: &str| {
             if !value.is_empty() {
                 *slot = value.to_string();
@@ -112,35 +143,30 @@ impl<'e> Emitter<'e> {
                 set(&mut self.foot_comment, foot);
             }
             Event::Scalar {
-                head,
-                line,
-                foot,
-                tail,
-                ..
+                head, line, foot, ..
             } => {
                 set(&mut self.head_comment, head);
                 set(&mut self.line_comment, line);
                 set(&mut self.foot_comment, foot);
-                set(&mut self.tail_comment, tail);
             }
             Event::DocumentStart | Event::DocumentEnd => {}
         }
     }
 
-    fn dispatch(&mut self, index: usize) {
+    fn dispatch(&mut self, event: &Event<'_>, next: Option<&Event<'_>>) {
         match self.state {
-            State::StreamStart | State::FirstDocumentStart => self.document_start(index, true),
-            State::DocumentStart => self.document_start(index, false),
-            State::DocumentContent => self.document_content(index),
+            State::StreamStart => self.document_start(true),
+            State::DocumentStart => self.document_start(false),
+            State::DocumentContent => self.document_content(event, next),
             State::DocumentEnd => self.document_end(),
-            State::FlowSequenceFirstItem => self.flow_collection_end(index, '[', ']'),
-            State::FlowMappingFirstKey => self.flow_collection_end(index, '{', '}'),
-            State::BlockSequenceFirstItem => self.block_sequence_item(index, true),
-            State::BlockSequenceItem => self.block_sequence_item(index, false),
-            State::BlockMappingFirstKey => self.block_mapping_key(index, true),
-            State::BlockMappingKey => self.block_mapping_key(index, false),
-            State::BlockMappingSimpleValue => self.block_mapping_value(index, true),
-            State::BlockMappingValue => self.block_mapping_value(index, false),
+            State::FlowSequenceFirstItem => self.flow_collection_end('[', ']'),
+            State::FlowMappingFirstKey => self.flow_collection_end('{', '}'),
+            State::BlockSequenceFirstItem => self.block_sequence_item(event, next, true),
+            State::BlockSequenceItem => self.block_sequence_item(event, next, false),
+            State::BlockMappingFirstKey => self.block_mapping_key(event, next, true),
+            State::BlockMappingKey => self.block_mapping_key(event, next, false),
+            State::BlockMappingSimpleValue => self.block_mapping_value(event, next, true),
+            State::BlockMappingValue => self.block_mapping_value(event, next, false),
         }
     }
 
@@ -152,7 +178,7 @@ impl<'e> Emitter<'e> {
         self.indent = self.indents.pop().expect("balanced emitter indents");
     }
 
-    fn document_start(&mut self, _index: usize, first: bool) {
+    fn document_start(&mut self, first: bool) {
         if !first {
             // Only the first document's start is implicit.
             self.write_indent();
@@ -162,10 +188,10 @@ impl<'e> Emitter<'e> {
         self.state = State::DocumentContent;
     }
 
-    fn document_content(&mut self, index: usize) {
+    fn document_content(&mut self, event: &Event<'_>, next: Option<&Event<'_>>) {
         self.states.push(State::DocumentEnd);
         self.process_head_comment();
-        self.emit_node(index, Context::default());
+        self.emit_node(event, next, Context::default());
         self.process_line_comment(false);
         self.process_foot_comment();
     }
@@ -180,7 +206,7 @@ impl<'e> Emitter<'e> {
     }
 
     /// Empty collections are the only flow collections sops writes.
-    fn flow_collection_end(&mut self, _index: usize, open: char, close: char) {
+    fn flow_collection_end(&mut self, open: char, close: char) {
         self.write_indicator(&open.to_string(), true, true, false);
         self.increase_indent(true, false);
         self.flow_level += 1;
@@ -198,11 +224,11 @@ impl<'e> Emitter<'e> {
         self.pop_state();
     }
 
-    fn block_sequence_item(&mut self, index: usize, first: bool) {
+    fn block_sequence_item(&mut self, event: &Event<'_>, next: Option<&Event<'_>>, first: bool) {
         if first {
             self.increase_indent(false, false);
         }
-        if matches!(self.events[index], Event::SequenceEnd { .. }) {
+        if matches!(event, Event::SequenceEnd { .. }) {
             self.pop_indent();
             self.pop_state();
             return;
@@ -211,17 +237,17 @@ impl<'e> Emitter<'e> {
         self.write_indent();
         self.write_indicator("-", true, false, true);
         self.states.push(State::BlockSequenceItem);
-        self.emit_node(index, Context::default());
+        self.emit_node(event, next, Context::default());
         self.process_line_comment(false);
         self.process_foot_comment();
     }
 
-    fn block_mapping_key(&mut self, index: usize, first: bool) {
+    fn block_mapping_key(&mut self, event: &Event<'_>, next: Option<&Event<'_>>, first: bool) {
         if first {
             self.increase_indent(false, false);
         }
         self.process_head_comment();
-        if matches!(self.events[index], Event::MappingEnd { .. }) {
+        if matches!(event, Event::MappingEnd { .. }) {
             self.pop_indent();
             self.pop_state();
             return;
@@ -230,17 +256,17 @@ impl<'e> Emitter<'e> {
         if !self.line_comment.is_empty() {
             self.key_line_comment = std::mem::take(&mut self.line_comment);
         }
-        if self.is_simple_key(index) {
+        if is_simple_key(event, next) {
             self.states.push(State::BlockMappingSimpleValue);
-            self.emit_node(index, Context { simple_key: true });
+            self.emit_node(event, next, Context { simple_key: true });
         } else {
             self.write_indicator("?", true, false, true);
             self.states.push(State::BlockMappingValue);
-            self.emit_node(index, Context { simple_key: false });
+            self.emit_node(event, next, Context { simple_key: false });
         }
     }
 
-    fn block_mapping_value(&mut self, index: usize, simple: bool) {
+    fn block_mapping_value(&mut self, event: &Event<'_>, next: Option<&Event<'_>>, simple: bool) {
         if simple {
             self.write_indicator(":", false, false, false);
         } else {
@@ -248,11 +274,9 @@ impl<'e> Emitter<'e> {
             self.write_indicator(":", true, false, true);
         }
         if !self.key_line_comment.is_empty() {
-            match &self.events[index] {
-                Event::Scalar { .. } => {
-                    if self.line_comment.is_empty() {
-                        self.line_comment = std::mem::take(&mut self.key_line_comment);
-                    }
+            match event {
+                Event::Scalar { .. } if self.line_comment.is_empty() => {
+                    self.line_comment = std::mem::take(&mut self.key_line_comment);
                 }
                 Event::MappingStart { .. } | Event::SequenceStart { .. } => {
                     std::mem::swap(&mut self.line_comment, &mut self.key_line_comment);
@@ -263,63 +287,48 @@ impl<'e> Emitter<'e> {
             }
         }
         self.states.push(State::BlockMappingKey);
-        self.emit_node(index, Context { simple_key: false });
+        self.emit_node(event, next, Context { simple_key: false });
         self.process_line_comment(false);
         self.process_foot_comment();
     }
 
-    fn emit_node(&mut self, index: usize, context: Context) {
+    fn emit_node(&mut self, event: &Event<'_>, next: Option<&Event<'_>>, context: Context) {
         self.context = context;
-        match &self.events[index] {
+        match event {
             Event::Scalar { scalar, .. } => self.emit_scalar(scalar),
             Event::SequenceStart { .. } => {
-                self.state = if self.flow_level > 0 || self.next_is_end(index) {
+                self.state = if self.flow_level > 0 || is_end(next) {
                     State::FlowSequenceFirstItem
                 } else {
                     State::BlockSequenceFirstItem
                 };
             }
             Event::MappingStart { .. } => {
-                self.state = if self.flow_level > 0 || self.next_is_end(index) {
+                self.state = if self.flow_level > 0 || is_end(next) {
                     State::FlowMappingFirstKey
                 } else {
                     State::BlockMappingFirstKey
                 };
             }
-            _ => unreachable!("event sequence is built by nodes.rs"),
+            _ => unreachable!("nodes.rs produces well-formed event streams"),
         }
     }
 
-    fn next_is_end(&self, index: usize) -> bool {
-        matches!(
-            self.events.get(index + 1),
-            Some(Event::SequenceEnd { .. } | Event::MappingEnd { .. })
-        )
-    }
-
-    /// `yaml_emitter_check_simple_key`.
-    fn is_simple_key(&self, index: usize) -> bool {
-        match &self.events[index] {
-            Event::Scalar { scalar, .. } => !scalar.analysis.multiline && scalar.value.len() <= 128,
-            Event::SequenceStart { .. } | Event::MappingStart { .. } => self.next_is_end(index),
-            _ => false,
-        }
-    }
-
-    fn emit_scalar(&mut self, scalar: &Scalar) {
+    fn emit_scalar(&mut self, scalar: &Scalar<'_>) {
         let style = select_style(
             scalar.style,
             &scalar.analysis,
             self.context.simple_key,
             scalar.value.is_empty(),
         );
+        let parent_indent = self.indent.max(0);
         self.increase_indent(true, false);
         // yaml.v3's best width is unlimited, so scalars are never wrapped.
         match style {
             Style::Plain => self.write_plain(&scalar.value),
             Style::SingleQuoted => self.write_single_quoted(&scalar.value),
             Style::DoubleQuoted => self.write_double_quoted(&scalar.value),
-            Style::Literal => self.write_literal(&scalar.value),
+            Style::Literal => self.write_literal(&scalar.value, self.indent - parent_indent),
         }
         self.pop_indent();
         self.pop_state();
@@ -418,6 +427,16 @@ impl<'e> Emitter<'e> {
         self.column += 1;
     }
 
+    /// Writes text without line breaks.
+    fn put_str(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.column += if text.is_ascii() {
+            text.len()
+        } else {
+            text.chars().count()
+        } as i64;
+    }
+
     fn put_break(&mut self) {
         self.out.push('\n');
         self.column = 0;
@@ -470,9 +489,7 @@ impl<'e> Emitter<'e> {
         if !value.is_empty() && !self.whitespace {
             self.put(' ');
         }
-        for c in value.chars() {
-            self.put(c);
-        }
+        self.put_str(value);
         if !value.is_empty() {
             self.whitespace = false;
         }
@@ -551,31 +568,33 @@ impl<'e> Emitter<'e> {
         self.indention = false;
     }
 
-    fn write_literal(&mut self, value: &str) {
+    fn write_literal(&mut self, value: &str, indent_offset: i64) {
         self.write_indicator("|", true, false, false);
-        self.write_block_scalar_hints(value);
+        self.write_block_scalar_hints(value, indent_offset);
         self.process_line_comment(true);
         self.whitespace = true;
-        let mut breaks = true;
-        for c in value.chars() {
-            if is_break(c) {
-                self.write_break(c);
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                self.put(c);
+        // Literal content never holds breaks other than '\n' (see `string_node_style`).
+        for (i, line) in value.split('\n').enumerate() {
+            if i > 0 {
+                self.put_break();
+            }
+            if !line.is_empty() {
+                self.write_indent();
+                self.put_str(line);
                 self.indention = false;
-                breaks = false;
             }
         }
     }
 
-    fn write_block_scalar_hints(&mut self, value: &str) {
+    /// The indentation hint is the content's offset from the enclosing block.
+    /// yaml.v3 always writes its indent setting here, which is the same number
+    /// whenever its output can be read back (in list items it cannot), so this
+    /// differs only where yaml.v3 would write a broken block scalar.
+    fn write_block_scalar_hints(&mut self, value: &str, indent_offset: i64) {
         let mut chars = value.chars();
         if chars.next().is_some_and(|c| c == ' ' || is_break(c)) {
-            let hint = char::from_digit(self.best_indent as u32, 10).expect("indent is 2..=9");
+            let offset = u32::try_from(indent_offset).unwrap_or(0).clamp(1, 9);
+            let hint = char::from_digit(offset, 10).expect("clamped to 1..=9");
             self.write_indicator(&hint.to_string(), false, false, false);
         }
         let mut rev = value.chars().rev();

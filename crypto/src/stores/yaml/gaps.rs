@@ -12,8 +12,8 @@ pub(crate) struct FoundComment {
     pub text: String,
     /// Column of the `#`, in characters (0-based), comparable to event columns.
     pub column: usize,
-    /// Line of the `#` (1-based).
-    pub line: usize,
+    /// Byte offset of the `#`.
+    pub offset: usize,
     /// Something other than whitespace precedes the `#` on its line.
     pub trailing: bool,
 }
@@ -45,13 +45,7 @@ impl<'a> Positions<'a> {
 
 /// Scans `input[from..to]` for comments and appends them to `out`. Returns the byte
 /// offset where scanning stopped (past the last comment's line if it ran beyond `to`).
-pub(crate) fn scan_gap(
-    input: &str,
-    from: usize,
-    to: usize,
-    line_hint: &mut LineCounter,
-    out: &mut Vec<FoundComment>,
-) -> usize {
+pub(crate) fn scan_gap(input: &str, from: usize, to: usize, out: &mut Vec<FoundComment>) -> usize {
     let bytes = input.as_bytes();
     let mut i = from;
     let mut end = to;
@@ -70,7 +64,7 @@ pub(crate) fn scan_gap(
             out.push(FoundComment {
                 text: text.to_string(),
                 column: before.chars().count(),
-                line: line_hint.line_of(i),
+                offset: i,
                 trailing: before.bytes().any(|c| !matches!(c, b' ' | b'\t')),
             });
             i = line_end;
@@ -120,44 +114,13 @@ pub(crate) fn quoted_scalar_end(input: &str, from: usize, to: usize) -> usize {
     to
 }
 
-/// Line numbers for byte offsets, counted incrementally (offsets mostly grow).
-pub(crate) struct LineCounter<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    line: usize,
-}
-
-impl<'a> LineCounter<'a> {
-    pub fn new(input: &'a str) -> Self {
-        LineCounter {
-            bytes: input.as_bytes(),
-            pos: 0,
-            line: 1,
-        }
-    }
-
-    pub fn line_of(&mut self, offset: usize) -> usize {
-        if offset < self.pos {
-            self.pos = 0;
-            self.line = 1;
-        }
-        self.line += self.bytes[self.pos..offset]
-            .iter()
-            .filter(|&&c| c == b'\n')
-            .count();
-        self.pos = offset;
-        self.line
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn comments(s: &str) -> Vec<(String, usize, bool)> {
         let mut out = Vec::new();
-        let mut lines = LineCounter::new(s);
-        scan_gap(s, 0, s.len(), &mut lines, &mut out);
+        scan_gap(s, 0, s.len(), &mut out);
         out.into_iter()
             .map(|c| (c.text, c.column, c.trailing))
             .collect()

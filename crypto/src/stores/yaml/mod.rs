@@ -4,8 +4,10 @@
 //! mapping or empty. Plain scalars are typed as yaml.v3 types them for sops: null,
 //! bool (`true`/`True`/`TRUE`, `false`/...; `yes`/`no`/`on`/`off` stay strings),
 //! int (decimal, `0x`, `0o`, `0b`, leading-`0` octal, `_` ignored), float (`1e3`,
-//! `.inf`, `.nan`, integers beyond 64 bits). Timestamps such as `2002-12-14` stay
-//! strings: sops decodes into `interface{}`, where yaml.v3 hands them back as text.
+//! `.inf`, `.nan`, integers beyond 64 bits), timestamp (`2002-12-14`,
+//! `2001-12-14t21:59:43.10-05:00`, ...) as [`Value::Time`](crate::Value::Time)
+//! holding Go's `time.Time.MarshalText` text (`2002-12-14T00:00:00Z`), which is what
+//! sops 3.10+ encrypts with type `time`. A timestamp key is a non-string key.
 //! Quoted and block scalars are strings unless an explicit core tag says otherwise;
 //! `!!binary` is decoded (to `Str`, or `Bytes` when not UTF-8). Anchors and aliases
 //! are expanded, duplicate keys and non-string keys are errors.
@@ -19,11 +21,20 @@
 //! indented under their key, strings quoted when they would read back as another
 //! type, multi-line strings as `|` literals, empty collections as `{}`/`[]`,
 //! comments as `#text` lines, inline comments after their value.
-//! `Value::Time` is written as plain text and `Value::Bytes` as a base64 string.
+//! `Value::Time` is written as its text, unquoted (as yaml.v3 writes a `time.Time`),
+//! and `Value::Bytes` as a base64 string.
 //!
-//! Known differences from yaml.v3: strings containing NEL, LS or PS are always
-//! double-quoted; the placement of comments in unusual spots (inside flow
-//! collections, after a flow collection's `]`) is approximate.
+//! Like yaml.v3, floats are written with Go's `%g` text, so an integral float below
+//! 1e6 is written like an integer (`1`) and reads back as `Int`; a `|+` literal at
+//! the very end leaves the file ending in a blank line.
+//!
+//! Known differences from yaml.v3 (each only where yaml.v3's own output is broken
+//! or ambiguous):
+//! - strings containing NEL, LS or PS are always double-quoted;
+//! - a block scalar's indentation hint is the real offset of its content (yaml.v3
+//!   always writes its indent setting, which its parser misreads inside list items);
+//! - comments in unusual spots (inside flow collections, after a flow `]`) are
+//!   placed approximately.
 
 mod analysis;
 mod emitter;
@@ -31,6 +42,7 @@ mod gaps;
 mod nodes;
 mod parse;
 mod resolve;
+mod typing;
 
 use crate::tree::Map;
 
@@ -53,9 +65,9 @@ impl Default for YamlOptions {
 /// Writes the documents as sops does, separated by `---` lines.
 pub fn emit_documents(docs: &[Map], opts: &YamlOptions) -> String {
     let indent = if opts.indent == 0 { 4 } else { opts.indent };
-    let mut events = Vec::new();
+    let mut emitter = emitter::Emitter::new(indent);
     for doc in docs {
-        nodes::document_events(doc, &mut events);
+        nodes::document_events(doc, &mut emitter);
     }
-    emitter::Emitter::new(&events, indent).run()
+    emitter.finish()
 }

@@ -1,36 +1,30 @@
-//! Tree -> yaml.v3-like nodes -> emitter events, the way sops 3.13 builds its
-//! output (`appendTreeBranch`, `appendSequence`) and yaml.v3 walks nodes (`e.node`).
+//! Tree -> emitter events, the way sops 3.13 turns its tree into yaml.v3 nodes
+//! (`appendTreeBranch`, `appendSequence`: which comment becomes a head, line or
+//! foot comment of which node) and yaml.v3 walks those nodes into events (`e.node`:
+//! a key's foot comment is written as the mapping end's tail).
+//!
+//! Events are produced straight from the tree into a sink, without building the
+//! node tree, so memory stays proportional to the nesting depth.
+
+use std::borrow::Cow;
 
 use base64::Engine as _;
 
 use super::analysis::{analyze, string_node_style, Analysis, Style};
 use crate::scalar::format_float_g;
-use crate::tree::{Item, Map, Value};
-
-/// A node with its comments, as sops hands it to yaml.v3.
-pub(crate) struct Node {
-    kind: NodeKind,
-    head: String,
-    line: String,
-    foot: String,
-}
-
-enum NodeKind {
-    Map(Vec<(Node, Node)>),
-    Seq(Vec<Node>),
-    Scalar(Scalar),
-}
+use crate::tree::{Comment, Item, Map, Value};
 
 /// A scalar ready for the emitter.
-pub(crate) struct Scalar {
-    pub value: String,
+pub(crate) struct Scalar<'a> {
+    pub value: Cow<'a, str>,
     /// Style chosen when sops encoded the value into a node.
     pub style: Style,
     pub analysis: Analysis,
 }
 
-/// One emitter event with the comments yaml.v3 attaches to it.
-pub(crate) enum Event {
+/// One emitter event with the comments yaml.v3 attaches to it (`#`-prefixed lines
+/// joined by `\n`, empty when absent).
+pub(crate) enum Event<'a> {
     DocumentStart,
     DocumentEnd,
     MappingStart {
@@ -49,52 +43,58 @@ pub(crate) enum Event {
         foot: String,
     },
     Scalar {
-        scalar: Scalar,
+        scalar: Scalar<'a>,
         head: String,
         line: String,
         foot: String,
-        tail: String,
     },
 }
 
-impl Node {
-    fn new(kind: NodeKind) -> Self {
-        Node {
-            kind,
-            head: String::new(),
-            line: String::new(),
-            foot: String::new(),
-        }
-    }
+/// Receives events in document order.
+pub(crate) trait Sink<'a> {
+    fn event(&mut self, event: Event<'a>);
 }
 
-fn scalar_node(value: String, plain_style: Option<Style>) -> Node {
+/// Comments sops attaches to a node from outside (the enclosing collection).
+#[derive(Default)]
+struct Attached {
+    head: String,
+    line: String,
+    foot: String,
+}
+
+/// The events for one document whose root is `map`.
+pub(crate) fn document_events<'a>(map: &'a Map, sink: &mut impl Sink<'a>) {
+    sink.event(Event::DocumentStart);
+    map_events(map, Attached::default(), sink);
+    sink.event(Event::DocumentEnd);
+}
+
+fn scalar<'a>(value: Cow<'a, str>, plain_style: Option<Style>) -> Scalar<'a> {
     let analysis = analyze(&value);
     let style = plain_style.unwrap_or_else(|| string_node_style(&value, &analysis));
-    Node::new(NodeKind::Scalar(Scalar {
+    Scalar {
         value,
         style,
         analysis,
-    }))
+    }
 }
 
-/// A string scalar (keys and string values).
-fn string_node(s: &str) -> Node {
-    scalar_node(s.to_string(), None)
-}
-
-/// sops' `treeValueToNode`.
-fn value_node(value: &Value) -> Node {
+/// sops' `treeValueToNode` for scalars.
+fn scalar_of(value: &Value) -> Scalar<'_> {
     match value {
-        Value::Map(map) => map_node(map),
-        Value::List(list) => seq_node(list),
-        Value::Str(s) => string_node(s),
-        Value::Null | Value::Comment(_) => scalar_node("null".into(), Some(Style::Plain)),
-        Value::Bool(b) => scalar_node(b.to_string(), Some(Style::Plain)),
-        Value::Int(i) => scalar_node(i.to_string(), Some(Style::Plain)),
-        Value::Float(f) => scalar_node(yaml_float(*f), Some(Style::Plain)),
-        Value::Time(t) => scalar_node(t.clone(), Some(Style::Plain)),
-        Value::Bytes(b) => string_node(&base64::engine::general_purpose::STANDARD.encode(b)),
+        Value::Str(s) => scalar(Cow::Borrowed(s), None),
+        Value::Bool(b) => scalar(b.to_string().into(), Some(Style::Plain)),
+        Value::Int(i) => scalar(i.to_string().into(), Some(Style::Plain)),
+        Value::Float(f) => scalar(yaml_float(*f).into(), Some(Style::Plain)),
+        Value::Time(t) => scalar(Cow::Borrowed(t), Some(Style::Plain)),
+        Value::Bytes(b) => scalar(
+            base64::engine::general_purpose::STANDARD.encode(b).into(),
+            None,
+        ),
+        Value::Null | Value::Comment(_) | Value::Map(_) | Value::List(_) => {
+            scalar("null".into(), Some(Style::Plain))
+        }
     }
 }
 
@@ -111,8 +111,52 @@ fn yaml_float(f: f64) -> String {
     }
 }
 
-/// Joins comment texts the way sops does: `#` + texts joined by `\n#`.
-fn joined(comments: &[&str]) -> String {
+fn value_events<'a>(value: &'a Value, attached: Attached, sink: &mut impl Sink<'a>) {
+    match value {
+        Value::Map(map) => map_events(map, attached, sink),
+        Value::List(list) => seq_events(list, attached, sink),
+        other => sink.event(Event::Scalar {
+            scalar: scalar_of(other),
+            head: attached.head,
+            line: attached.line,
+            foot: attached.foot,
+        }),
+    }
+}
+
+/// Collects comment texts the way sops joins them: `#` + texts joined by `\n#`.
+#[derive(Default)]
+struct Pending<'a> {
+    heads: Vec<&'a str>,
+    inlines: Vec<&'a str>,
+}
+
+impl<'a> Pending<'a> {
+    fn add(&mut self, c: &'a Comment) {
+        if c.inline {
+            self.inlines.push(&c.text);
+        } else {
+            self.heads.push(&c.text);
+        }
+    }
+
+    fn take_heads(&mut self) -> String {
+        joined(std::mem::take(&mut self.heads))
+    }
+
+    fn take_inlines(&mut self) -> String {
+        joined(std::mem::take(&mut self.inlines))
+    }
+
+    /// Leftovers at the end of a collection: heads first, then inline ones.
+    fn take_all(&mut self) -> String {
+        let mut all = std::mem::take(&mut self.heads);
+        all.append(&mut self.inlines);
+        joined(all)
+    }
+}
+
+fn joined(comments: Vec<&str>) -> String {
     let mut out = String::new();
     for (i, c) in comments.iter().enumerate() {
         if i > 0 {
@@ -124,130 +168,127 @@ fn joined(comments: &[&str]) -> String {
     out
 }
 
-fn add_head(node: &mut Node, comments: &mut Vec<&str>) {
-    if !comments.is_empty() {
-        let c = joined(comments);
-        node.head = if node.head.is_empty() {
-            c
-        } else {
-            format!("{c}\n{}", node.head)
-        };
-        comments.clear();
+/// sops' `addCommentsHead`: new comments go before the node's own head comment.
+fn prepend(outer: String, own: String) -> String {
+    match (outer.is_empty(), own.is_empty()) {
+        (true, _) => own,
+        (_, true) => outer,
+        _ => format!("{outer}\n{own}"),
     }
 }
 
-fn add_after(slot: &mut String, comments: &mut Vec<&str>) {
-    if !comments.is_empty() {
-        if !slot.is_empty() {
-            slot.push('\n');
-        }
-        slot.push_str(&joined(comments));
-        comments.clear();
-    }
-}
-
-/// sops' `appendTreeBranch`.
-fn map_node(map: &Map) -> Node {
-    let mut node = Node::new(NodeKind::Map(Vec::new()));
-    let mut pairs = Vec::new();
-    let mut heads: Vec<&str> = Vec::new();
-    let mut inlines: Vec<&str> = Vec::new();
-    for item in &map.items {
-        match item {
-            Item::Comment(c) if c.inline => inlines.push(&c.text),
-            Item::Comment(c) => heads.push(&c.text),
-            Item::Entry(key, value) => {
-                if pairs.is_empty() {
-                    add_head(&mut node, &mut heads);
+/// sops' `appendTreeBranch`, streamed.
+fn map_events<'a>(map: &'a Map, attached: Attached, sink: &mut impl Sink<'a>) {
+    let mut pending = Pending::default();
+    let first_entry = map.items.iter().position(|i| matches!(i, Item::Entry(..)));
+    let own_head = match first_entry {
+        None => {
+            map.items.iter().for_each(|i| {
+                if let Item::Comment(c) = i {
+                    pending.add(c)
                 }
-                let mut key_node = string_node(key);
-                add_head(&mut key_node, &mut heads);
-                let mut value_node = value_node(value);
-                add_after(&mut value_node.line, &mut inlines);
-                pairs.push((key_node, value_node));
-            }
+            });
+            pending.take_all()
         }
-    }
-    heads.append(&mut inlines);
-    match pairs.last_mut() {
-        None => add_head(&mut node, &mut heads),
-        Some((last_key, _)) => add_after(&mut last_key.foot, &mut heads),
-    }
-    node.kind = NodeKind::Map(pairs);
-    node
-}
-
-/// sops' `appendSequence`.
-fn seq_node(list: &[Value]) -> Node {
-    let mut node = Node::new(NodeKind::Seq(Vec::new()));
-    let mut items = Vec::new();
-    let mut heads: Vec<&str> = Vec::new();
-    let mut inlines: Vec<&str> = Vec::new();
-    for value in list {
-        match value {
-            Value::Comment(c) if c.inline => inlines.push(&c.text),
-            Value::Comment(c) => heads.push(&c.text),
-            other => {
-                if items.is_empty() {
-                    add_head(&mut node, &mut heads);
+        Some(first) => {
+            for item in &map.items[..first] {
+                if let Item::Comment(c) = item {
+                    pending.add(c);
                 }
-                let mut item = value_node(other);
-                add_head(&mut item, &mut heads);
-                add_after(&mut item.line, &mut inlines);
-                items.push(item);
+            }
+            pending.take_heads()
+        }
+    };
+    sink.event(Event::MappingStart {
+        head: prepend(attached.head, own_head),
+    });
+    if let Some(first) = first_entry {
+        for item in &map.items[first..] {
+            match item {
+                Item::Comment(c) => pending.add(c),
+                Item::Entry(key, value) => {
+                    let head = pending.take_heads();
+                    sink.event(Event::Scalar {
+                        scalar: scalar(Cow::Borrowed(key), None),
+                        head,
+                        line: String::new(),
+                        foot: String::new(),
+                    });
+                    let line = pending.take_inlines();
+                    value_events(
+                        value,
+                        Attached {
+                            line,
+                            ..Attached::default()
+                        },
+                        sink,
+                    );
+                }
             }
         }
     }
-    heads.append(&mut inlines);
-    match items.last_mut() {
-        None => add_head(&mut node, &mut heads),
-        Some(last) => add_after(&mut last.foot, &mut heads),
-    }
-    node.kind = NodeKind::Seq(items);
-    node
+    sink.event(Event::MappingEnd {
+        // The last key's foot comment, which yaml.v3 writes as the mapping's tail.
+        tail: pending.take_all(),
+        line: attached.line,
+        foot: attached.foot,
+    });
 }
 
-/// The events for one document whose root is `map` (yaml.v3's `e.node`).
-pub(crate) fn document_events(map: &Map, out: &mut Vec<Event>) {
-    out.push(Event::DocumentStart);
-    node_events(map_node(map), String::new(), out);
-    out.push(Event::DocumentEnd);
-}
-
-fn node_events(node: Node, tail: String, out: &mut Vec<Event>) {
-    match node.kind {
-        NodeKind::Map(pairs) => {
-            // A key's foot comment is written as the next key's tail, or at the end.
-            out.push(Event::MappingStart { head: node.head });
-            let mut tail = String::new();
-            for (mut key, value) in pairs {
-                let foot = std::mem::take(&mut key.foot);
-                node_events(key, tail, out);
-                tail = foot;
-                node_events(value, String::new(), out);
-            }
-            out.push(Event::MappingEnd {
-                tail,
-                line: node.line,
-                foot: node.foot,
+/// sops' `appendSequence`, streamed.
+fn seq_events<'a>(list: &'a [Value], attached: Attached, sink: &mut impl Sink<'a>) {
+    let mut pending = Pending::default();
+    let is_item = |v: &Value| !matches!(v, Value::Comment(_));
+    let first_item = list.iter().position(is_item);
+    let last_item = list.iter().rposition(is_item);
+    let own_head = match first_item {
+        None => {
+            list.iter().for_each(|v| {
+                if let Value::Comment(c) = v {
+                    pending.add(c)
+                }
             });
+            pending.take_all()
         }
-        NodeKind::Seq(items) => {
-            out.push(Event::SequenceStart { head: node.head });
-            for item in items {
-                node_events(item, String::new(), out);
+        Some(first) => {
+            for v in &list[..first] {
+                if let Value::Comment(c) = v {
+                    pending.add(c);
+                }
             }
-            out.push(Event::SequenceEnd {
-                line: node.line,
-                foot: node.foot,
-            });
+            pending.take_heads()
         }
-        NodeKind::Scalar(scalar) => out.push(Event::Scalar {
-            scalar,
-            head: node.head,
-            line: node.line,
-            foot: node.foot,
-            tail,
-        }),
+    };
+    sink.event(Event::SequenceStart {
+        head: prepend(attached.head, own_head),
+    });
+    if let (Some(first), Some(last)) = (first_item, last_item) {
+        for (index, value) in list.iter().enumerate().skip(first) {
+            match value {
+                Value::Comment(c) if index < last => pending.add(c),
+                Value::Comment(_) => {}
+                item => {
+                    let head = pending.take_heads();
+                    let line = pending.take_inlines();
+                    let foot = if index == last {
+                        // Comments after the last item become its foot comment.
+                        let mut trailing = Pending::default();
+                        for v in &list[last + 1..] {
+                            if let Value::Comment(c) = v {
+                                trailing.add(c);
+                            }
+                        }
+                        trailing.take_all()
+                    } else {
+                        String::new()
+                    };
+                    value_events(item, Attached { head, line, foot }, sink);
+                }
+            }
+        }
     }
+    sink.event(Event::SequenceEnd {
+        line: attached.line,
+        foot: attached.foot,
+    });
 }

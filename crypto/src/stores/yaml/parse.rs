@@ -13,19 +13,17 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher as _;
 
-use base64::Engine as _;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
-use super::gaps::{quoted_scalar_end, scan_gap, FoundComment, LineCounter, Positions};
-use super::resolve::{is_timestamp, resolve_plain, Resolved};
+use super::gaps::{quoted_scalar_end, scan_gap, FoundComment, Positions};
+use super::typing::{scalar_key, scalar_value};
 use crate::stores::{StoreError, MAX_DEPTH};
 use crate::tree::{Comment, Item, Map, Value};
 
 /// Most nodes that alias expansion may copy in one stream (billion-laughs guard).
 pub const MAX_ALIAS_EXPANSION: usize = 1_000_000;
-
-const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
 /// Parses every document of `input`; each must be a mapping (or empty).
 pub fn parse_documents(input: &str) -> Result<Vec<Map>, StoreError> {
@@ -69,7 +67,8 @@ enum FrameKind {
     Map {
         map: Map,
         pending_key: Option<String>,
-        keys: HashSet<String>,
+        /// Hashes of the keys so far (a hit is confirmed against the entries).
+        keys: HashSet<u64>,
     },
     Seq(Vec<Value>),
 }
@@ -107,9 +106,10 @@ impl Frame {
 struct Builder<'a> {
     input: &'a str,
     positions: Positions<'a>,
-    lines: LineCounter<'a>,
     /// Byte offset up to which the source has been scanned for comments.
     cursor: usize,
+    /// Byte offset where the previous event's span ended.
+    prev_end: usize,
     /// Comments seen since the last event, in document order.
     pending: Vec<FoundComment>,
     frames: Vec<Frame>,
@@ -119,6 +119,7 @@ struct Builder<'a> {
     docs: Vec<Map>,
     anchors: HashMap<usize, (Value, usize)>,
     expanded: usize,
+    key_hasher: std::hash::RandomState,
 }
 
 impl<'a> Builder<'a> {
@@ -126,8 +127,8 @@ impl<'a> Builder<'a> {
         Builder {
             input,
             positions: Positions::new(input),
-            lines: LineCounter::new(input),
             cursor: 0,
+            prev_end: 0,
             pending: Vec::new(),
             frames: Vec::new(),
             last: Last::Nothing,
@@ -135,6 +136,7 @@ impl<'a> Builder<'a> {
             docs: Vec::new(),
             anchors: HashMap::new(),
             expanded: 0,
+            key_hasher: std::hash::RandomState::new(),
         }
     }
 
@@ -156,6 +158,13 @@ impl<'a> Builder<'a> {
         let start = self.positions.byte(span.start.index()).max(self.cursor);
         let end = self.positions.byte(span.end.index()).max(start);
         self.scan_into_pending(start);
+        if let Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, ..) = &event {
+            // Some block scalar spans start at the `|` header: its comment comes first.
+            if self.input[start..].starts_with(['|', '>']) {
+                let header_end = self.input[start..].find('\n').map_or(end, |p| start + p);
+                scan_gap(self.input, start, header_end.min(end), &mut self.pending);
+            }
+        }
         // Comments inside the event's own span (after a closing quote or a flow end)
         // come after the event: keep them for the next one.
         let after_from = match &event {
@@ -168,26 +177,21 @@ impl<'a> Builder<'a> {
         let mut after = Vec::new();
         match after_from {
             Some(from) if from < end => {
-                let stop = scan_gap(self.input, from, end, &mut self.lines, &mut after);
+                let stop = scan_gap(self.input, from, end, &mut after);
                 self.cursor = stop.max(end);
             }
             _ => self.cursor = self.cursor.max(end),
         }
 
         let done = self.dispatch(event, span)?;
+        self.prev_end = end;
         self.pending.extend(after);
         Ok(done)
     }
 
     fn scan_into_pending(&mut self, to: usize) {
         if self.cursor < to {
-            let stop = scan_gap(
-                self.input,
-                self.cursor,
-                to,
-                &mut self.lines,
-                &mut self.pending,
-            );
+            let stop = scan_gap(self.input, self.cursor, to, &mut self.pending);
             self.cursor = self.cursor.max(stop);
         }
     }
@@ -195,10 +199,8 @@ impl<'a> Builder<'a> {
     fn dispatch(&mut self, event: Event<'_>, span: Span) -> Result<bool, StoreError> {
         match event {
             Event::StreamStart | Event::Nothing => {}
-            Event::StreamEnd => {
-                self.place_pending_at_document_end();
-                return Ok(true);
-            }
+            // Comments after the last document are added to it by `finish`.
+            Event::StreamEnd => return Ok(true),
             Event::DocumentStart(_) => {
                 self.doc = None;
                 self.last = Last::Nothing;
@@ -225,7 +227,7 @@ impl<'a> Builder<'a> {
             }
             Event::MappingEnd | Event::SequenceEnd => self.close(),
             Event::Scalar(text, style, anchor, tag) => {
-                self.on_scalar(text, style, anchor, tag, span)?;
+                self.on_scalar(text, style, anchor, tag)?;
             }
             Event::Alias(id) => self.on_alias(id)?,
         }
@@ -252,7 +254,14 @@ impl<'a> Builder<'a> {
     /// places it; returns the own-line comments that are left.
     fn take_own_line_comments(&mut self) -> Vec<FoundComment> {
         let mut comments = std::mem::take(&mut self.pending);
-        if comments.first().is_some_and(|c| c.trailing) && self.last != Last::Nothing {
+        let on_previous_line = |c: &FoundComment| {
+            c.offset <= self.prev_end || !self.input[self.prev_end..c.offset].contains('\n')
+        };
+        if comments
+            .first()
+            .is_some_and(|c| c.trailing && on_previous_line(c))
+            && self.last != Last::Nothing
+        {
             let first = comments.remove(0);
             self.place_trailing(first);
         }
@@ -282,7 +291,34 @@ impl<'a> Builder<'a> {
     }
 
     fn open(&mut self, span: Span, anchor: usize, kind: FrameKind) -> Result<(), StoreError> {
-        let comments = self.take_own_line_comments();
+        if let Some(Frame {
+            kind: FrameKind::Map {
+                pending_key: None, ..
+            },
+            ..
+        }) = self.frames.last()
+        {
+            return Err(StoreError::Shape {
+                path: self.path(),
+                message: "Tree contains a non-string key (collection key)".into(),
+            });
+        }
+        let mut comments = self.take_own_line_comments();
+        let event_start = self.positions.byte(span.start.index());
+        // In a list, comments before the item's `-` belong to the list itself.
+        if matches!(
+            self.frames.last(),
+            Some(Frame {
+                kind: FrameKind::Seq(_),
+                ..
+            })
+        ) {
+            let before_dash = self.comments_before_dash(&comments, event_start);
+            let top = self.frames.last_mut().expect("checked above");
+            for c in comments.drain(..before_dash) {
+                top.push_comment(plain(c));
+            }
+        }
         if self.frames.len() >= MAX_DEPTH {
             return Err(StoreError::Syntax {
                 line: span.start.line(),
@@ -313,6 +349,24 @@ impl<'a> Builder<'a> {
         self.frames.push(frame);
         self.last = Last::CollectionStart;
         Ok(())
+    }
+
+    /// How many of `comments` come before the last `-` indicator ahead of `to`.
+    fn comments_before_dash(&self, comments: &[FoundComment], to: usize) -> usize {
+        let line_end = |from: usize| {
+            self.input[from..]
+                .find('\n')
+                .map_or(self.input.len(), |p| from + p)
+        };
+        let mut count = 0;
+        for (i, c) in comments.iter().enumerate() {
+            let region_start = line_end(c.offset).min(to);
+            let region_end = comments.get(i + 1).map_or(to, |n| n.offset.min(to));
+            if self.input[region_start..region_end].contains('-') {
+                count = i + 1;
+            }
+        }
+        count
     }
 
     fn close(&mut self) {
@@ -358,17 +412,14 @@ impl<'a> Builder<'a> {
         style: ScalarStyle,
         anchor: usize,
         tag: Option<Cow<'_, Tag>>,
-        span: Span,
     ) -> Result<(), StoreError> {
         let is_block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
-        // A comment after a block scalar's `|` header belongs to that scalar.
-        let header_comment = if is_block
-            && self
-                .pending
-                .first()
-                .is_some_and(|c| c.trailing && c.line + 1 == span.start.line())
-        {
-            Some(self.pending.remove(0))
+        // A comment after a block scalar's `|`/`>` header belongs to that scalar.
+        let header_comment = if is_block {
+            let header = find_block_header(self.input, self.prev_end);
+            header
+                .and_then(|h| self.pending.iter().position(|c| c.trailing && c.offset > h))
+                .map(|at| self.pending.remove(at))
         } else {
             None
         };
@@ -409,17 +460,20 @@ impl<'a> Builder<'a> {
             if let Some(c) = header_comment {
                 self.place_before_node(vec![c]);
             }
+            let hash = self.key_hasher.hash_one(&key);
             let path_if_dup = {
                 let top = self.frames.last_mut().expect("checked above");
                 let FrameKind::Map {
-                    pending_key, keys, ..
+                    map,
+                    pending_key,
+                    keys,
                 } = &mut top.kind
                 else {
                     unreachable!("awaiting_key implies a map")
                 };
-                let fresh = keys.insert(key.clone());
-                *pending_key = Some(key.clone());
-                !fresh
+                let duplicate = !keys.insert(hash) && map.get(&key).is_some();
+                *pending_key = Some(key);
+                duplicate
             };
             if path_if_dup {
                 return Err(StoreError::Shape {
@@ -532,6 +586,25 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The `|`/`>` of the block scalar that follows `from` (skipping comments).
+fn find_block_header(input: &str, from: usize) -> Option<usize> {
+    let bytes = input.as_bytes();
+    let mut i = from;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'|' | b'>' => return Some(i),
+            b'#' if i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r') => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len(), |p| i + p);
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 fn plain(c: FoundComment) -> Comment {
     Comment {
         text: c.text,
@@ -553,80 +626,5 @@ fn node_count(value: &Value) -> usize {
         }
         Value::List(l) => 1 + l.iter().map(node_count).sum::<usize>(),
         _ => 1,
-    }
-}
-
-/// The core-schema tag suffix (`str`, `int`, ...) of an explicit tag, or `Some("")`
-/// for a non-core tag (treated as a string, as yaml.v3 does for unknown tags).
-fn core_tag(tag: &Tag) -> &str {
-    if tag.handle == CORE_TAG_PREFIX {
-        &tag.suffix
-    } else if let Some(rest) = tag.suffix.strip_prefix(CORE_TAG_PREFIX) {
-        rest
-    } else {
-        ""
-    }
-}
-
-/// A scalar in value position, typed as sops sees it after yaml.v3's decoding.
-fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
-    let quoted = !matches!(style, ScalarStyle::Plain);
-    let resolved = match tag.map(core_tag) {
-        None if quoted => return Ok(Value::Str(text.to_string())),
-        None => resolve_plain(text),
-        Some("str") | Some("") => return Ok(Value::Str(text.to_string())),
-        Some("binary") => return decode_binary(text),
-        Some("timestamp") if is_timestamp(text) => Resolved::Timestamp,
-        Some(wanted @ ("null" | "bool" | "int" | "float" | "timestamp")) => {
-            let r = resolve_plain(text);
-            let ok = matches!(
-                (wanted, &r),
-                ("null", Resolved::Null)
-                    | ("bool", Resolved::Bool(_))
-                    | ("int", Resolved::Int(_) | Resolved::Uint(_))
-                    | ("float", Resolved::Float(_))
-            );
-            match (wanted, r) {
-                ("float", Resolved::Int(i)) => Resolved::Float(i as f64),
-                ("float", Resolved::Uint(u)) => Resolved::Float(u as f64),
-                (_, r) if ok => r,
-                _ => return Err(format!("cannot decode the value as !!{wanted}")),
-            }
-        }
-        Some(_) => return Ok(Value::Str(text.to_string())),
-    };
-    Ok(match resolved {
-        Resolved::Null => Value::Null,
-        Resolved::Bool(b) => Value::Bool(b),
-        Resolved::Int(i) => Value::Int(i),
-        Resolved::Uint(_) => {
-            return Err("integer does not fit in a signed 64-bit value".into());
-        }
-        Resolved::Float(f) => Value::Float(f),
-        // yaml.v3 hands timestamps to `interface{}` as their original text.
-        Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::Str(text.to_string()),
-    })
-}
-
-/// `!!binary`: yaml.v3 decodes the base64; text that is not UTF-8 stays bytes.
-fn decode_binary(text: &str) -> Result<Value, String> {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .map_err(|_| "!!binary value contains invalid base64 data".to_string())?;
-    Ok(match String::from_utf8(bytes) {
-        Ok(s) => Value::Str(s),
-        Err(e) => Value::Bytes(e.into_bytes()),
-    })
-}
-
-/// A mapping key: sops accepts only keys that decode to strings.
-fn scalar_key(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<String, String> {
-    match scalar_value(text, style, tag)? {
-        Value::Str(s) => Ok(s),
-        other => Err(format!(
-            "Tree contains a non-string key ({} key)",
-            other.kind_name()
-        )),
     }
 }

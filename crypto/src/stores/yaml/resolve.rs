@@ -205,28 +205,90 @@ fn parse_finite_float(s: &str) -> Option<f64> {
 /// yaml.v3's `parseTimestamp`: `YYYY-` then one of the four layouts it tries with
 /// Go's `time.Parse`.
 pub(crate) fn is_timestamp(s: &str) -> bool {
+    parse_timestamp(s).is_some()
+}
+
+/// A timestamp as Go's `time.Parse` reads it with yaml.v3's layouts.
+struct Timestamp {
+    year: u32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    nanos: u32,
+    /// Zone offset in minutes east of UTC (0 for `Z` and for layouts without a zone).
+    offset_minutes: i32,
+}
+
+fn parse_timestamp(s: &str) -> Option<Timestamp> {
     let b = s.as_bytes();
     let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
     if digits != 4 || b.len() == 4 || b[4] != b'-' {
-        return false;
+        return None;
     }
-    let Some((year, month, day, rest)) = parse_date(b) else {
-        return false;
-    };
+    let (year, month, day, rest) = parse_date(b)?;
     if day < 1 || day > days_in_month(month, year) {
-        return false;
+        return None;
     }
+    let mut t = Timestamp {
+        year,
+        month,
+        day,
+        hour: 0,
+        minute: 0,
+        second: 0,
+        nanos: 0,
+        offset_minutes: 0,
+    };
     if rest.is_empty() {
-        return true;
+        return Some(t);
     }
-    match rest[0] {
-        b'T' | b't' => parse_clock(&rest[1..]).is_some_and(parse_zone),
+    let clock = match rest[0] {
+        // RFC 3339 layouts: the zone is required.
+        b'T' | b't' => {
+            let (clock, zone) = parse_clock(&rest[1..])?;
+            t.offset_minutes = parse_zone(zone)?;
+            clock
+        }
+        // Space-separated layout: no zone, UTC.
         b' ' => {
             let after_spaces = rest.iter().position(|&c| c != b' ').unwrap_or(rest.len());
-            parse_clock(&rest[after_spaces..]).is_some_and(|r| r.is_empty())
+            parse_clock(&rest[after_spaces..])
+                .filter(|(_, r)| r.is_empty())?
+                .0
         }
-        _ => false,
+        _ => return None,
+    };
+    (t.hour, t.minute, t.second, t.nanos) = clock;
+    Some(t)
+}
+
+/// Go's `time.Time.MarshalText` (RFC 3339 with nanoseconds) of a plain scalar that
+/// yaml.v3 reads as a timestamp. `Err` when Go would refuse to marshal it (a zone
+/// offset of 24 hours or more).
+pub(crate) fn timestamp_text(s: &str) -> Option<Result<String, String>> {
+    let t = parse_timestamp(s)?;
+    let mut out = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    );
+    if t.nanos != 0 {
+        let frac = format!("{:09}", t.nanos);
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
     }
+    let offset = t.offset_minutes;
+    if offset == 0 {
+        out.push('Z');
+    } else if offset.abs() / 60 >= 24 {
+        return Some(Err("timestamp zone offset is 24 hours or more".into()));
+    } else {
+        let sign = if offset < 0 { '-' } else { '+' };
+        let abs = offset.abs();
+        out.push_str(&format!("{sign}{:02}:{:02}", abs / 60, abs % 60));
+    }
+    Some(Ok(out))
 }
 
 /// `2006-1-2`: returns year, month, day and the unparsed rest.
@@ -242,8 +304,11 @@ fn parse_date(b: &[u8]) -> Option<(u32, u32, u32, &[u8])> {
     Some((year, month, day, rest))
 }
 
-/// `15:4:5` plus an optional fraction; returns the unparsed rest.
-fn parse_clock(b: &[u8]) -> Option<&[u8]> {
+type Clock = (u32, u32, u32, u32);
+
+/// `15:4:5` plus an optional fraction (Go keeps at most 9 digits); returns the
+/// clock and the unparsed rest.
+fn parse_clock(b: &[u8]) -> Option<(Clock, &[u8])> {
     let (hour, rest) = go_getnum(b)?;
     let rest = rest.strip_prefix(b":")?;
     let (minute, rest) = go_getnum(rest)?;
@@ -252,26 +317,37 @@ fn parse_clock(b: &[u8]) -> Option<&[u8]> {
     if hour >= 24 || minute >= 60 || second >= 60 {
         return None;
     }
+    let mut nanos = 0;
     if rest.len() >= 2 && (rest[0] == b'.' || rest[0] == b',') && rest[1].is_ascii_digit() {
-        let n = 1 + rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-        rest = &rest[n..];
+        let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = &rest[1..1 + n.min(9)];
+        nanos = digits
+            .iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+            * 10u32.pow(9 - digits.len() as u32);
+        rest = &rest[1 + n..];
     }
-    Some(rest)
+    Some(((hour, minute, second, nanos), rest))
 }
 
-/// `Z07:00`: `Z` or `±hh:mm`, then nothing.
-fn parse_zone(b: &[u8]) -> bool {
+/// `Z07:00`: `Z` or `±hh:mm`, then nothing; the offset in minutes.
+fn parse_zone(b: &[u8]) -> Option<i32> {
     if b == b"Z" {
-        return true;
+        return Some(0);
     }
     if b.len() != 6 || b[3] != b':' || !(b[0] == b'+' || b[0] == b'-') {
-        return false;
+        return None;
     }
-    let two = |p: &[u8]| -> Option<u32> {
+    let two = |p: &[u8]| -> Option<i32> {
         (p[0].is_ascii_digit() && p[1].is_ascii_digit())
-            .then(|| u32::from(p[0] - b'0') * 10 + u32::from(p[1] - b'0'))
+            .then(|| i32::from(p[0] - b'0') * 10 + i32::from(p[1] - b'0'))
     };
-    matches!((two(&b[1..3]), two(&b[4..6])), (Some(h), Some(m)) if h <= 24 && m <= 60)
+    let (hours, minutes) = (two(&b[1..3])?, two(&b[4..6])?);
+    if hours > 24 || minutes > 60 {
+        return None;
+    }
+    let total = hours * 60 + minutes;
+    Some(if b[0] == b'-' { -total } else { total })
 }
 
 /// Go's `getnum(s, false)`: one or two digits.
@@ -291,7 +367,9 @@ fn go_getnum(b: &[u8]) -> Option<(u32, &[u8])> {
 
 fn days_in_month(month: u32, year: u32) -> u32 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -445,6 +523,37 @@ mod tests {
         ] {
             assert!(!is_timestamp(t), "{t}");
         }
+    }
+
+    #[test]
+    fn timestamps_marshal_like_go() {
+        let text = |s: &str| timestamp_text(s).map(|r| r.expect("marshals"));
+        assert_eq!(text("2002-12-14").as_deref(), Some("2002-12-14T00:00:00Z"));
+        assert_eq!(
+            text("2001-12-14t21:59:43.10-05:00").as_deref(),
+            Some("2001-12-14T21:59:43.1-05:00")
+        );
+        assert_eq!(
+            text("2001-12-14 21:59:43.10").as_deref(),
+            Some("2001-12-14T21:59:43.1Z")
+        );
+        assert_eq!(
+            text("2001-1-2T3:4:5+00:00").as_deref(),
+            Some("2001-01-02T03:04:05Z")
+        );
+        assert_eq!(
+            text("2001-01-02T03:04:05.1234567891Z").as_deref(),
+            Some("2001-01-02T03:04:05.123456789Z")
+        );
+        assert_eq!(
+            text("2001-01-02T03:04:05.000Z").as_deref(),
+            Some("2001-01-02T03:04:05Z")
+        );
+        assert!(matches!(
+            timestamp_text("2001-01-02T03:04:05+24:00"),
+            Some(Err(_))
+        ));
+        assert!(timestamp_text("2001-01-02x").is_none());
     }
 
     #[test]
