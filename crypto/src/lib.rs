@@ -7,6 +7,7 @@
 pub mod datakey;
 pub mod keys;
 pub mod scalar;
+pub mod sealing;
 pub mod stores;
 pub mod tree;
 
