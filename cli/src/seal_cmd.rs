@@ -171,7 +171,7 @@ pub fn run_with_io(args: SealArgs, stdin: &mut dyn Read, stdout: &mut dyn Write)
         let sealed = seal_secret(secret, public_key, &options)?;
         output.push_str(&sealed.to_document(format));
     }
-    write_output(&args, stdout, output.as_bytes())
+    write_output(&args, stdout, output.as_bytes(), Visibility::Shareable)
 }
 
 fn seal_raw_value(
@@ -203,7 +203,7 @@ fn seal_raw_value(
         &value,
     )?;
     // kubeseal prints raw values without a trailing newline.
-    write_output(args, stdout, encoded.as_bytes())
+    write_output(args, stdout, encoded.as_bytes(), Visibility::Shareable)
 }
 
 fn merge_into_file(
@@ -223,7 +223,7 @@ fn merge_into_file(
     };
     merge_into(sealed, secret, public_key)?;
     let updated = sealed.to_document(DocumentFormat::detect(&text));
-    write_atomically(target, updated.as_bytes())
+    write_atomically(target, updated.as_bytes(), Visibility::Shareable)
 }
 
 fn recovery_unseal(args: &SealArgs, stdin: &mut dyn Read, stdout: &mut dyn Write) -> Result<()> {
@@ -252,7 +252,7 @@ fn recovery_unseal(args: &SealArgs, stdin: &mut dyn Read, stdout: &mut dyn Write
         output.push_str(&secret.to_document(format));
     }
     // The user asked for plaintext: it goes to stdout or the file they named.
-    write_output(args, stdout, output.as_bytes())
+    write_output(args, stdout, output.as_bytes(), Visibility::OwnerOnly)
 }
 
 fn load_certificate(args: &SealArgs) -> Result<String> {
@@ -315,9 +315,23 @@ fn output_format(args: &SealArgs) -> DocumentFormat {
     }
 }
 
-fn write_output(args: &SealArgs, stdout: &mut dyn Write, bytes: &[u8]) -> Result<()> {
+/// Whether a written file may be readable by others.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Visibility {
+    /// Sealed data: safe to share, default permissions.
+    Shareable,
+    /// Plaintext the user asked for: owner-only (0600) where the OS allows.
+    OwnerOnly,
+}
+
+fn write_output(
+    args: &SealArgs,
+    stdout: &mut dyn Write,
+    bytes: &[u8],
+    visibility: Visibility,
+) -> Result<()> {
     match &args.sealed_secret_file {
-        Some(path) => write_atomically(path, bytes),
+        Some(path) => write_atomically(path, bytes, visibility),
         None => {
             stdout.write_all(bytes)?;
             stdout.flush()?;
@@ -328,7 +342,7 @@ fn write_output(args: &SealArgs, stdout: &mut dyn Write, bytes: &[u8]) -> Result
 
 /// Write to a temporary file beside `path`, then rename over it, so readers
 /// never see a half-written manifest.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_atomically(path: &Path, bytes: &[u8], visibility: Visibility) -> Result<()> {
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -338,13 +352,29 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("{} is not a file path", path.display()))?
         .to_string_lossy();
     let temporary = directory.join(format!(".{file_name}.hush-{}", std::process::id()));
-    let result = std::fs::write(&temporary, bytes)
+    let result = write_new_file(&temporary, bytes, visibility)
         .and_then(|()| std::fs::rename(&temporary, path))
         .with_context(|| format!("writing {}", path.display()));
     if result.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
     result
+}
+
+/// Creates `path` (which must not exist) with owner-only permissions when asked.
+fn write_new_file(path: &Path, bytes: &[u8], visibility: Visibility) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if visibility == Visibility::OwnerOnly {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = visibility;
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(test)]
@@ -528,6 +558,23 @@ mod tests {
         .unwrap();
         let secret = &SecretManifest::parse_all(&output).unwrap()[0];
         assert_eq!(secret.data["password"].as_slice(), b"s3cr3t");
+
+        // Plaintext written to a file is readable by its owner only.
+        let out = fixture().dir.path().join("recovered.yaml");
+        let args = [
+            "--recovery-unseal",
+            "--recovery-private-key",
+            key_file.to_str().unwrap(),
+            "-w",
+            out.to_str().unwrap(),
+        ];
+        assert!(run_cli(&args, &sealed).unwrap().is_empty());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 
     #[test]

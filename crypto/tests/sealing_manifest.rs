@@ -239,6 +239,23 @@ fn bad_input_is_reported_without_values() {
     let error = SecretManifest::parse_all(bad_base64).unwrap_err();
     assert!(error.to_string().contains("\"token\""));
     assert!(!error.to_string().contains("not-base64"));
+    // serde would quote a non-string value; the message must not.
+    let numeric = "kind: Secret\nmetadata:\n  name: s\nstringData:\n  pin: 918273\n";
+    let error = SecretManifest::parse_all(numeric).unwrap_err();
+    assert!(!error.to_string().contains("918273"), "{error}");
+}
+
+#[test]
+fn null_maps_are_read_as_empty() {
+    let text = "kind: Secret\nmetadata:\n  name: s\n  namespace: n\n  labels: null\n  annotations: null\nstringData:\n  k: v\n";
+    let secret = &SecretManifest::parse_all(text).unwrap()[0];
+    let mut sealed = seal_secret(secret, key().public_key(), &SealOptions::default()).unwrap();
+    sealed.spec.template.data.clear();
+    let mut value = serde_json::to_value(&sealed).unwrap();
+    value["spec"]["template"]["data"] = serde_json::Value::Null;
+    value["metadata"]["annotations"] = serde_json::Value::Null;
+    let again = SealedSecretManifest::from_value(value).unwrap();
+    assert_eq!(again, sealed);
 }
 
 #[test]

@@ -85,9 +85,17 @@ pub struct ObjectMeta {
     pub namespace: Option<String>,
     #[serde(flatten)]
     pub other: Map<String, Value>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -101,7 +109,11 @@ pub struct SecretTemplateSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<bool>,
     /// Go `text/template` bodies rendered with the decrypted values.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub data: BTreeMap<String, String>,
 }
 
@@ -115,7 +127,7 @@ pub struct SealedSecretSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     /// Key -> standard base64 of the hybrid ciphertext.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub encrypted_data: BTreeMap<String, String>,
 }
 
@@ -204,8 +216,13 @@ impl SecretManifest {
 
     /// From one parsed document; `index` only labels errors.
     pub fn from_value(index: usize, value: Value) -> Result<Self, ManifestError> {
-        let wire: SecretWire = serde_json::from_value(value).map_err(|error| {
-            ManifestError::Malformed(format!("document {index}"), error.to_string())
+        // serde's messages can quote the offending value, which here may be a
+        // secret: report the shape problem only.
+        let wire: SecretWire = serde_json::from_value(value).map_err(|_| {
+            ManifestError::Malformed(
+                format!("document {index}"),
+                "not a valid Secret (metadata, data and stringData must be maps of strings)".into(),
+            )
         })?;
         if wire.kind != "Secret" {
             return Err(ManifestError::WrongKind {
@@ -546,6 +563,14 @@ fn from_object<T: serde::de::DeserializeOwned>(
     }
     serde_json::from_value(value)
         .map_err(|error| ManifestError::Malformed(format!("document {index}"), error.to_string()))
+}
+
+/// Kubernetes tools write `labels: null` and the like; read that as empty.
+fn null_as_empty<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::<BTreeMap<String, String>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 fn display_name(metadata: &ObjectMeta) -> String {
