@@ -9,6 +9,7 @@ mod exit;
 mod fileio;
 mod keys;
 mod ops;
+mod seal_cmd;
 
 use std::process::ExitCode;
 
@@ -58,6 +59,8 @@ enum Cmd {
     ExecFile(exec::ExecFileArgs),
     /// Generate an age identity (file written 0600)
     Keygen(keygen::KeygenArgs),
+    /// Seal a Kubernetes Secret into a SealedSecret (kubeseal-compatible)
+    Seal(seal_cmd::SealArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Cmd::ExecEnv(a) => exec::run_env(a),
         Cmd::ExecFile(a) => exec::run_file(a),
         Cmd::Keygen(a) => keygen::run(a),
+        Cmd::Seal(a) => seal_cmd::run(a).map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}"))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

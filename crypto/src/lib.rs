@@ -14,6 +14,7 @@ pub mod metadata;
 pub mod path;
 pub mod rules;
 pub mod scalar;
+pub mod sealing;
 pub mod shamir;
 pub mod sopsfile;
 pub mod stores;
