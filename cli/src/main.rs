@@ -77,7 +77,9 @@ fn main() -> ExitCode {
         Cmd::ExecEnv(a) => exec::run_env(a),
         Cmd::ExecFile(a) => exec::run_file(a),
         Cmd::Keygen(a) => keygen::run(a),
-        Cmd::Seal(a) => seal_cmd::run(a).map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}"))),
+        Cmd::Seal(a) => {
+            seal_cmd::run(a).map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}")))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,5 @@
 //! Helpers for running the real `hush` binary in a sandbox.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

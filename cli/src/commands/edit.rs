@@ -111,6 +111,7 @@ const GUARDED: [i32; 3] = [
 fn edit_loop(spec: &FileSpec, plaintext: &[u8]) -> CliResult<Option<Vec<Map>>> {
     let dir = tempfile::Builder::new()
         .prefix("hush-edit-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(|e| {
             CliError::new(

@@ -116,6 +116,7 @@ pub fn run_file(args: ExecFileArgs) -> CliResult<()> {
     // A private directory (0700) that is removed on every exit path by TempDir's drop.
     let dir = tempfile::Builder::new()
         .prefix("hush-exec-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(|e| CliError::new(Code::CouldNotWriteOutputFile, e.to_string()))?;
     let path = dir.path().join(&args.filename);
@@ -170,12 +171,14 @@ fn run_with_fifo(
         .arg(command)
         .status()
         .map_err(spawn_err)?;
-    if !writer.is_finished() {
-        // The command never read the FIFO: open it ourselves so the writer unblocks, then drop it.
+    // If the command never read the FIFO, the writer is blocked opening it (or has not
+    // even started): keep offering it a reader until it finishes, then drop the reader.
+    while !writer.is_finished() {
         let reader = OpenOptions::new()
             .read(true)
             .custom_flags(nix::libc::O_NONBLOCK)
             .open(path);
+        std::thread::sleep(std::time::Duration::from_millis(5));
         drop(reader);
     }
     let _ = writer.join();
