@@ -111,6 +111,7 @@ pub fn scan_history(
         Err(e) => return Err(e),
     };
     let mut seen_blobs = HashSet::new();
+    let mut parents: HashMap<(String, String), String> = HashMap::new();
     let mut commit_order: HashMap<String, usize> = HashMap::new();
     let mut requests = Vec::new();
     let mut commit = String::new();
@@ -134,6 +135,10 @@ pub fn scan_history(
             if scanner.ignore_file().ignores_path(&path, false) || !seen_blobs.insert(oid.clone()) {
                 continue;
             }
+            if fields[2].iter().any(|&b| b != b'0') && fields[0] != b"160000" {
+                let old = String::from_utf8_lossy(fields[2]).into_owned();
+                parents.insert((commit.clone(), path.clone()), old);
+            }
             requests.push(BlobRequest {
                 spec: oid,
                 path,
@@ -143,6 +148,7 @@ pub fn scan_history(
     }
     read_blobs(scanner, repo, requests, &collector);
     let mut outcome = collector.into_outcome();
+    drop_inherited(repo, &mut outcome, &parents);
     // Keep the earliest occurrence of each (path, rule, secret).
     let order = |c: &Option<String>| {
         c.as_ref()
@@ -156,6 +162,74 @@ pub fn scan_history(
         .findings
         .retain(|f| seen.insert((f.path.clone(), f.rule_id.clone(), f.secret_sha256.clone())));
     Ok(outcome)
+}
+
+/// Drop findings whose secret was already in the file before the commit:
+/// only what a commit added counts (this matters for ranges that start
+/// after the secret was introduced). Parent blobs are read only for the
+/// (few) blobs with findings.
+fn drop_inherited(
+    repo: &Path,
+    outcome: &mut ScanOutcome,
+    parents: &HashMap<(String, String), String>,
+) {
+    let parent_of = |f: &crate::Finding| {
+        f.commit
+            .as_ref()
+            .and_then(|c| parents.get(&(c.clone(), f.path.clone())))
+    };
+    let wanted: HashSet<&String> = outcome.findings.iter().filter_map(parent_of).collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let blobs = read_blob_map(repo, wanted.into_iter().cloned().collect());
+    outcome
+        .findings
+        .retain(|f| match parent_of(f).and_then(|oid| blobs.get(oid)) {
+            Some(old) => memchr::memmem::find(old, f.secret.as_bytes()).is_none(),
+            None => true,
+        });
+}
+
+/// Read a few blobs fully (used for parents of blobs with findings).
+fn read_blob_map(repo: &Path, oids: Vec<String>) -> HashMap<String, Vec<u8>> {
+    let mut map = HashMap::new();
+    let input: String = oids.iter().map(|o| format!("{o}\n")).collect();
+    let Ok(mut child) = git(repo)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return map;
+    };
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    for oid in oids {
+        let mut header = String::new();
+        if out.read_line(&mut header).unwrap_or(0) == 0 {
+            break;
+        }
+        let parts: Vec<&str> = header.split_whitespace().collect();
+        let [_, _, size] = parts.as_slice() else {
+            continue;
+        };
+        let size: u64 = size.parse().unwrap_or(0);
+        let mut blob = Vec::new();
+        if (&mut out).take(size).read_to_end(&mut blob).is_err() {
+            break;
+        }
+        let mut lf = [0u8; 1];
+        let _ = out.read_exact(&mut lf);
+        map.insert(oid, blob);
+    }
+    let _ = writer.join();
+    let _ = child.wait();
+    map
 }
 
 /// Stream the requested blobs out of `git cat-file --batch` to scanner threads.
