@@ -31,7 +31,7 @@ pub fn is_placeholder(secret: &str) -> bool {
     if s.is_empty() {
         return true;
     }
-    const TEMPLATE_STARTS: &[&str] = &["$", "%", "<", "{", "#{", "@", "&", "*", "(", "["];
+    const TEMPLATE_STARTS: &[&str] = &["$", "%", "<", "{", "#{", "(", "["];
     if TEMPLATE_STARTS.iter().any(|p| s.starts_with(p)) {
         return true;
     }

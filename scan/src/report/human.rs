@@ -33,6 +33,17 @@ pub fn write(
             _ => writeln!(out, "error: {}: {}", i.path, i.message)?,
         }
     }
+    write_summary(out, outcome, redaction, elapsed_secs, skipped_binary)
+}
+
+/// The one-line summary (also printed to stderr when the report goes to a file).
+pub fn write_summary(
+    out: &mut dyn Write,
+    outcome: &ScanOutcome,
+    redaction: Redaction,
+    elapsed_secs: f64,
+    skipped_binary: usize,
+) -> io::Result<()> {
     let errors = outcome.issues.iter().filter(|i| i.kind.is_error()).count();
     let mb = outcome.bytes_scanned as f64 / 1e6;
     writeln!(
