@@ -116,7 +116,7 @@ P = {
     ],
     "pypi": [lambda: f"password = pypi-AgEIcHlwaS5vcmc{r(rng.randint(60, 140), A + '-_')}"],
     "docker": [
-        lambda: '{"auths": {"' + rng.choice(["ghcr.io", "registry.example.com", "https://index.docker.io/v1/"]) + '": {"auth": "' + base64.b64encode(f"{r(8).lower()}:{r(20)}".encode()).decode() + '"}}}',
+        lambda: '{"auths": {"' + rng.choice(["ghcr.io", "registry.corp.internal", "https://index.docker.io/v1/"]) + '": {"auth": "' + base64.b64encode(f"{r(8).lower()}:{r(20)}".encode()).decode() + '"}}}',
         lambda: ctx("DOCKERHUB_TOKEN", "dckr_pat_" + r(27, A + "-_")),
     ],
     "jwt": [
@@ -125,7 +125,7 @@ P = {
     ],
     "url-credentials": [
         lambda: ctx("DATABASE_URL", f"{rng.choice(['postgres', 'mysql', 'mongodb', 'redis', 'amqp'])}://{r(6).lower()}:{r(14)}@{r(5).lower()}.internal:5432/app", rng.choice(["env", "yaml", "toml"])),
-        lambda: f"git clone https://deploy:{r(20)}@git.example.org/org/repo.git",
+        lambda: f"git clone https://deploy:{r(20)}@git.corp-{r(5).lower()}.net/org/repo.git",
     ],
     "generic-password": [
         lambda: ctx(rng.choice(["db_password", "password", "admin_pass", "smtp_password"]), r(rng.randint(12, 20), A + "!#%^*")),

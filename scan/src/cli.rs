@@ -235,14 +235,17 @@ fn write_report(
     sink.flush()?;
     if args.report_path.is_some() && args.output != OutputFormat::Human {
         // Keep a one-line summary on the terminal when the report goes to a file.
-        report::human::write(
+        let binaries = outcome
+            .issues
+            .iter()
+            .filter(|i| i.kind == crate::finding::IssueKind::SkippedBinary)
+            .count();
+        report::human::write_summary(
             &mut std::io::stderr(),
-            &ScanOutcome {
-                findings: Vec::new(),
-                ..outcome.clone()
-            },
+            outcome,
             redaction,
             elapsed,
+            binaries,
         )?;
     }
     Ok(())

@@ -67,6 +67,8 @@ struct StreamState<'p> {
     scanned_until: Vec<u64>,
     /// Per rule: does the rule's path regex allow this path?
     path_allowed: Vec<bool>,
+    /// The path looks like source code (literals there are quoted).
+    source_code: bool,
     seen: HashSet<(usize, u64)>,
     /// Line-number cursor inside the current buffer: (relative offset, line).
     cursor: (usize, usize),
@@ -149,6 +151,7 @@ impl Engine {
                 .iter()
                 .map(|r| r.path.as_ref().is_none_or(|p| p.is_match(path.as_bytes())))
                 .collect(),
+            source_code: is_source_code(path),
             seen: HashSet::new(),
             cursor: (0, 1),
             matches: Vec::new(),
@@ -272,11 +275,18 @@ impl Engine {
         for caps in regex.captures_iter(span) {
             let whole = caps.get(0).expect("group 0 always participates");
             last_end = Some(span_start + whole.end());
-            let secret = match rule.secret_group {
-                Some(g) => caps.get(g),
-                None => (1..caps.len()).find_map(|g| caps.get(g)).or(Some(whole)),
+            let group = match rule.secret_group {
+                Some(g) => g,
+                None => (1..caps.len())
+                    .find(|&g| caps.get(g).is_some())
+                    .unwrap_or(0),
             };
-            let Some(secret) = secret else { continue };
+            let Some(secret) = caps.get(group) else {
+                continue;
+            };
+            if rule.unquoted_group == Some(group) && state.source_code {
+                continue;
+            }
             let (s, e) = (span_start + secret.start(), span_start + secret.end());
             if s == e || !state.seen.insert((ri, base + s as u64)) {
                 continue;
@@ -375,6 +385,18 @@ impl StreamState<'_> {
         self.cursor = (pos, line);
         line
     }
+}
+
+fn is_source_code(path: &str) -> bool {
+    const CODE: &[&str] = &[
+        "rs", "py", "pyi", "js", "mjs", "cjs", "ts", "tsx", "jsx", "go", "java", "kt", "kts",
+        "scala", "c", "h", "cc", "cpp", "hpp", "cs", "rb", "php", "swift", "m", "mm", "dart",
+        "lua", "pl", "pm", "r", "jl", "ex", "exs", "erl", "hs", "ml", "fs", "groovy", "zig", "nim",
+        "v", "sv", "vhd",
+    ];
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| CODE.iter().any(|c| ext.eq_ignore_ascii_case(c)))
 }
 
 /// Start of the line containing `pos`, not before `floor`.

@@ -87,9 +87,11 @@ pub fn is_labelled_hash(secret: &str, matched: &str) -> bool {
 }
 
 /// Code references rather than literals: `user_password_input`,
-/// `SOME_CONSTANT`, `config.db.password`.
+/// `SOME_CONSTANT_2`, `config.db.password`, `token::Brace`, `TokenStream`.
 pub fn looks_like_identifier(secret: &str) -> bool {
-    let s = secret.trim_end_matches(['(', ')']);
+    let s = secret
+        .trim_start_matches(['&', '*'])
+        .trim_end_matches(['(', ')', ',', ';']);
     if s.is_empty() {
         return true;
     }
@@ -100,18 +102,26 @@ pub fn looks_like_identifier(secret: &str) -> bool {
                 .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
-    let parts: Vec<&str> = s.split(['.', ':']).collect();
-    if parts.len() > 1 && parts.iter().all(|p| word(p)) && !s.contains("::") {
-        // Dotted paths: obj.attr.attr (but not a base64 blob with a dot).
-        return parts.iter().all(|p| !p.chars().any(|c| c.is_ascii_digit()));
+    // Paths: obj.attr.attr, module::Type, node.dot2_token.
+    let parts: Vec<&str> = s.split("::").flat_map(|p| p.split('.')).collect();
+    if parts.len() > 1 && parts.iter().all(|p| word(p)) {
+        return true;
     }
-    // Letters and underscores only, no digits: snake_case, SCREAMING_CASE, camelCase words.
-    s.chars()
+    // Letters only (with _ or -): words and CamelCase names, not passwords with digits or symbols.
+    if s.chars()
         .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-')
-        && (s.contains('_')
-            || s.contains('-')
-            || s.chars().all(|c| !c.is_ascii_uppercase())
-            || s.chars().all(|c| !c.is_ascii_lowercase()))
+    {
+        return true;
+    }
+    // snake_case / SCREAMING_CASE with numeric segments: `SECRET_0`, `token_v2`.
+    s.contains('_')
+        && s.split('_').all(|seg| {
+            seg.chars().all(|c| c.is_ascii_digit())
+                || (seg.chars().all(|c| c.is_ascii_alphanumeric())
+                    && seg.chars().filter(|c| c.is_ascii_digit()).count() <= 1
+                    && (seg.chars().all(|c| !c.is_ascii_uppercase())
+                        || seg.chars().all(|c| !c.is_ascii_lowercase())))
+        })
 }
 
 pub fn validate(validator: Validator, secret: &[u8]) -> bool {
@@ -205,7 +215,11 @@ mod tests {
         assert!(looks_like_identifier("user_password_input"));
         assert!(looks_like_identifier("config.db.password"));
         assert!(looks_like_identifier("DB_PASSWORD"));
+        assert!(looks_like_identifier("token::Brace"));
+        assert!(looks_like_identifier("&ConnectionSecrets"));
+        assert!(looks_like_identifier("SERVER_TRAFFIC_SECRET_0"));
         assert!(!looks_like_identifier("6w8ZniqT3Ul4ffqkQ2x9"));
+        assert!(!looks_like_identifier("r8Fv2QpL0xZt7MwK3nYb"));
         assert!(!looks_like_identifier("Kq7#vL9p!xR2mT4w"));
     }
 

@@ -43,6 +43,10 @@ pub struct RuleSpec {
     pub generic: bool,
     #[serde(default)]
     pub validate: Option<String>,
+    /// Capture group holding the unquoted form of the value: secrets from it
+    /// are dropped in source-code files, where real literals are quoted.
+    #[serde(default)]
+    pub unquoted_group: Option<usize>,
     /// gitleaks' per-rule allowlists (`[rules.allowlist]` and `[[rules.allowlists]]`).
     #[serde(default)]
     pub allowlist: Option<AllowlistSpec>,
@@ -194,6 +198,7 @@ pub struct Rule {
     pub case_sensitive_keywords: bool,
     pub generic: bool,
     pub validate: Option<Validator>,
+    pub unquoted_group: Option<usize>,
 }
 
 impl Rule {
@@ -264,6 +269,7 @@ impl Rule {
             case_sensitive_keywords: spec.case_sensitive_keywords,
             generic: spec.generic,
             validate,
+            unquoted_group: spec.unquoted_group,
         })
     }
 }

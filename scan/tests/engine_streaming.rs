@@ -144,3 +144,32 @@ fn inline_markers_and_known_safe_values() {
         .findings
         .is_empty());
 }
+
+#[test]
+fn unquoted_generic_values_count_only_outside_source_code() {
+    let scanner = Scanner::with_defaults();
+    let line = "let api_key: Xk29Lq8Zr4Vb7Nm1 = build();\n";
+    assert!(scanner
+        .scan_stream("src/lib.rs", None, line.as_bytes())
+        .unwrap()
+        .findings
+        .is_empty());
+    let env = "API_KEY=Xk29Lq8Zr4Vb7Nm1\n";
+    assert_eq!(
+        scanner
+            .scan_stream("deploy/.env", None, env.as_bytes())
+            .unwrap()
+            .findings
+            .len(),
+        1
+    );
+    let quoted = "let api_key = \"Xk29Lq8Zr4Vb7Nm1\";\n";
+    assert_eq!(
+        scanner
+            .scan_stream("src/lib.rs", None, quoted.as_bytes())
+            .unwrap()
+            .findings
+            .len(),
+        1
+    );
+}
