@@ -17,7 +17,7 @@ os.makedirs(dest, exist_ok=True)
 subprocess.run(["git", "init", "-q", "-b", "main", dest], check=True)
 
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-WORDS = "config value token handler request response parse build render client server cache index".split()
+WORDS = "config value session handler request response parse build render client server cache index".split()
 
 
 def rand(k, alphabet=ALNUM):

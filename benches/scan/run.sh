@@ -25,22 +25,38 @@ bytes=$(du -sb "$tree" | cut -f1)
 echo "tree: $tree ($bytes bytes, $(find "$tree" -type f | wc -l) files), cores: $(nproc)"
 echo "versions: $("$gitleaks" version), $("$kingfisher" --version), $(rg --version | head -1)"
 
-# ripgrep runs hush's own rule regexes (same count, same syntax: both use Rust regex).
-python3 - "$repo/scan/rules/default.toml" > "$out/patterns.txt" <<'PY'
-import sys, tomllib
+# ripgrep baselines, both with as many regexes as hush has rules:
+#  - "plain": one simple literal-prefix regex per rule (first keyword + a character class);
+#  - "exact": hush's own rule regexes (same syntax: both use Rust's regex crate).
+python3 - "$repo/scan/rules/default.toml" "$out" <<'PY'
+import re, sys, tomllib
 rules = tomllib.load(open(sys.argv[1], "rb"))["rules"]
-for r in rules:
-    print(r["regex"])
+with open(sys.argv[2] + "/patterns-exact.txt", "w") as f:
+    for r in rules:
+        print(r["regex"], file=f)
+with open(sys.argv[2] + "/patterns-plain.txt", "w") as f:
+    for r in rules:
+        kw = "".join("\\" + c if c in ".+*?()|[]{}^$\\" else c for c in r["keywords"][0])
+        print(kw + r"[A-Za-z0-9_./+=-]{8,}", file=f)
 PY
-npat=$(wc -l < "$out/patterns.txt")
+npat=$(wc -l < "$out/patterns-plain.txt")
+rg_common="rg --no-messages -c --no-ignore --hidden -j $(nproc)"
 
 hyperfine --warmup 1 --runs "$runs" --ignore-failure --export-json "$out/tree.json" \
   -n hush "$hush $tree -o json --report-path $out/hush.json" \
   -n gitleaks "$gitleaks dir $tree --no-banner --exit-code 0 -f json -r $out/gitleaks.json --log-level error" \
   -n kingfisher "$kingfisher scan $tree --no-validate --no-update-check -f json -o $out/kingfisher.json" \
-  -n "rg ($npat regexes)" "rg --no-messages -c -f $out/patterns.txt $tree --no-ignore --hidden -j $(nproc) > $out/rg.txt"
+  -n "rg ($npat plain regexes)" "$rg_common -f $out/patterns-plain.txt $tree > $out/rg-plain.txt"
+# The exact rule regexes are slow in rg (no literal prefilter for the generic rule): one run.
+hyperfine --runs 1 --ignore-failure --export-json "$out/tree-rg-exact.json" \
+  -n "rg ($npat hush rule regexes)" "$rg_common -f $out/patterns-exact.txt $tree > $out/rg-exact.txt"
+python3 - "$out/tree.json" "$out/tree-rg-exact.json" > "$out/tree-merged.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+a["results"] += b["results"]; print(json.dumps(a))
+PY
 
-python3 - "$out/tree.json" "$bytes" <<'PY'
+python3 - "$out/tree-merged.json" "$bytes" <<'PY'
 import json, sys
 res = json.load(open(sys.argv[1]))["results"]; size = int(sys.argv[2])
 base = {r["command"]: r["mean"] for r in res}
@@ -53,12 +69,14 @@ hyperfine --warmup 1 --runs "$runs" --ignore-failure --export-json "$out/history
   -n "hush --history" "$hush $hist --history -o json --report-path $out/hush-history.json" \
   -n "gitleaks git" "$gitleaks git $hist --no-banner --exit-code 0 -f json -r $out/gitleaks-history.json --log-level error" \
   -n "kingfisher git" "$kingfisher scan $hist --no-validate --no-update-check -f json -o $out/kingfisher-history.json"
-python3 - "$out/history.json" <<'PY'
+python3 - "$out" <<'PY'
 import json, sys
-res = json.load(open(sys.argv[1]))["results"]
+out = sys.argv[1]
+res = json.load(open(f"{out}/history.json"))["results"]
 base = res[0]["mean"]
 for r in res:
     print(f"{r['command']:<22}{r['mean']:>9.2f} s{r['mean'] / base:>9.2f}x")
+count = lambda path, key=None: len(json.load(open(path))[key] if key else json.load(open(path)) or [])
+print(f"tree findings: hush {count(out + '/hush.json', 'findings')}, gitleaks {count(out + '/gitleaks.json')}")
+print(f"history findings: hush {count(out + '/hush-history.json', 'findings')}, gitleaks {count(out + '/gitleaks-history.json')}")
 PY
-echo "findings: hush $(python3 -c "import json;print(len(json.load(open('$out/hush.json'))['findings']))"), gitleaks $(python3 -c "import json;print(len(json.load(open('$out/gitleaks.json'))))")"
-echo "history findings: hush $(python3 -c "import json;print(len(json.load(open('$out/hush-history.json'))['findings']))"), gitleaks $(python3 -c "import json;print(len(json.load(open('$out/gitleaks-history.json'))))")"

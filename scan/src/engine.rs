@@ -271,6 +271,10 @@ impl Engine {
         let rule = &self.rules[ri];
         let regex = rule.regex.as_ref()?;
         let span = &buf[span_start..span_end];
+        // Most keyword hits do not match: answer that without capture groups.
+        if !regex.is_match(span) {
+            return None;
+        }
         let mut last_end = None;
         for caps in regex.captures_iter(span) {
             let whole = caps.get(0).expect("group 0 always participates");

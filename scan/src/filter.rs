@@ -113,9 +113,10 @@ pub fn looks_like_identifier(secret: &str) -> bool {
     {
         return true;
     }
-    // snake_case / SCREAMING_CASE with numeric segments: `SECRET_0`, `token_v2`.
-    s.contains('_')
-        && s.split('_').all(|seg| {
+    // snake_case / SCREAMING_CASE / kebab-case with numeric segments:
+    // `SECRET_0`, `token_v2`, `render-97`.
+    (s.contains('_') || s.contains('-'))
+        && s.split(['_', '-']).all(|seg| {
             seg.chars().all(|c| c.is_ascii_digit())
                 || (seg.chars().all(|c| c.is_ascii_alphanumeric())
                     && seg.chars().filter(|c| c.is_ascii_digit()).count() <= 1
@@ -218,6 +219,7 @@ mod tests {
         assert!(looks_like_identifier("token::Brace"));
         assert!(looks_like_identifier("&ConnectionSecrets"));
         assert!(looks_like_identifier("SERVER_TRAFFIC_SECRET_0"));
+        assert!(looks_like_identifier("render-97"));
         assert!(!looks_like_identifier("6w8ZniqT3Ul4ffqkQ2x9"));
         assert!(!looks_like_identifier("r8Fv2QpL0xZt7MwK3nYb"));
         assert!(!looks_like_identifier("Kq7#vL9p!xR2mT4w"));
