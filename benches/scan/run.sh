@@ -23,7 +23,7 @@ gitleaks="$venv/bin/gitleaks"
 kingfisher="$venv/bin/kingfisher"
 bytes=$(du -sb "$tree" | cut -f1)
 echo "tree: $tree ($bytes bytes, $(find "$tree" -type f | wc -l) files), cores: $(nproc)"
-echo "versions: $("$gitleaks" version), $("$kingfisher" --version), $(rg --version | head -1)"
+echo "versions: $("$gitleaks" version), $("$kingfisher" --version), $(rg --version | sed -n 1p)"
 
 # ripgrep baselines, both with as many regexes as hush has rules:
 #  - "plain": one simple literal-prefix regex per rule (first keyword + a character class);

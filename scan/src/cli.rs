@@ -42,8 +42,8 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["history", "stdin"])]
     pub staged: bool,
 
-    /// Scan Git history: blobs added by each commit in RANGE (default: all refs).
-    #[arg(long, value_name = "RANGE", num_args = 0..=1, default_missing_value = "", conflicts_with = "stdin")]
+    /// Scan Git history: what each commit in RANGE added (`--history=A..B`; default: all refs).
+    #[arg(long, value_name = "RANGE", num_args = 0..=1, require_equals = true, default_missing_value = "", conflicts_with = "stdin")]
     pub history: Option<String>,
 
     /// Read the content to scan from standard input.

@@ -308,7 +308,7 @@ fn history_reports_each_secret_once_at_the_commit_that_added_it() {
         .starts_with(&format!("{c2}:app.cfg:github-token:2")));
 
     // A range that excludes c2 sees nothing new.
-    let o = scan(d, &["--history", &format!("{c2}..HEAD")]);
+    let o = scan(d, &[&format!("--history={c2}..HEAD")]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
 }
 
@@ -380,4 +380,20 @@ fn gitleaks_config_is_read_for_migration() {
     std::fs::write(d.join("app.txt"), "k = acme_0123456789abcdef\n").unwrap();
     let o = scan(d, &["-o", "json"]);
     assert_eq!(rule_ids(&json(&o)), ["acme-key"]);
+}
+
+#[test]
+fn history_flag_does_not_swallow_a_path() {
+    let dir = repo();
+    let d = dir.path();
+    std::fs::write(d.join("a.txt"), format!("t={STRIPE}\n")).unwrap();
+    git_ok(d, &["add", "."]);
+    git_ok(d, &["commit", "-qm", "c1"]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = scan(
+        elsewhere.path(),
+        &["--history", d.to_str().unwrap(), "-o", "json"],
+    );
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(rule_ids(&json(&o)), ["stripe-secret-key"]);
 }
