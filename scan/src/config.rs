@@ -42,6 +42,8 @@ pub struct ScanConfig {
     pub global_allowlists: Vec<CompiledAllowlist>,
     /// Problems that did not stop loading (e.g. a gitleaks regex Rust cannot compile).
     pub warnings: Vec<String>,
+    /// Disabled rule ids (also applies to the GitOps checks).
+    pub disabled: Vec<String>,
     pub source: Option<PathBuf>,
 }
 
@@ -56,6 +58,7 @@ impl ScanConfig {
             rules,
             global_allowlists: Vec::new(),
             warnings: Vec::new(),
+            disabled: Vec::new(),
             source: None,
         }
     }
@@ -130,6 +133,7 @@ impl ScanConfig {
             rules,
             global_allowlists,
             warnings,
+            disabled,
             source: None,
         })
     }

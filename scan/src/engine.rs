@@ -134,6 +134,10 @@ impl Engine {
         &self.rules
     }
 
+    pub fn global_allowlists(&self) -> &[CompiledAllowlist] {
+        &self.global_allowlists
+    }
+
     /// Scan an in-memory buffer (tests, stdin snippets).
     pub fn scan_bytes(&self, path: &str, data: &[u8]) -> Vec<RawMatch> {
         self.scan_reader(path, data)

@@ -36,6 +36,7 @@ pub struct Scanner {
     ignore: IgnoreFile,
     pub options: ScanOptions,
     config_warnings: Vec<String>,
+    disabled: Vec<String>,
 }
 
 /// Result of scanning one stream.
@@ -57,6 +58,7 @@ impl Scanner {
             ignore,
             options,
             config_warnings: config.warnings,
+            disabled: config.disabled,
         })
     }
 
@@ -133,9 +135,18 @@ impl Scanner {
         }
         if let Some((_, g)) = gitops {
             for gf in g.findings {
-                let allowed = lines
+                let line: &[u8] = lines
                     .get(gf.line.saturating_sub(1))
-                    .is_some_and(|l| filter::line_has_allow_marker(l));
+                    .copied()
+                    .unwrap_or_default();
+                let allowed = filter::line_has_allow_marker(line)
+                    || self.disabled.iter().any(|d| d == gf.rule_id)
+                    || self
+                        .engine
+                        .global_allowlists()
+                        .iter()
+                        .filter(|a| a.applies_to(gf.rule_id))
+                        .any(|a| a.allows(path, gf.secret.as_bytes(), gf.secret.as_bytes(), line));
                 if !allowed {
                     findings.push(gitops_finding(path, commit, gf));
                 }

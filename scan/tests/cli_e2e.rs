@@ -397,3 +397,34 @@ fn history_flag_does_not_swallow_a_path() {
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(rule_ids(&json(&o)), ["stripe-secret-key"]);
 }
+
+#[test]
+fn config_disables_and_allowlists_gitops_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let manifest = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: q8Vt2mZr5LkX\n";
+    std::fs::create_dir(d.join("fixtures")).unwrap();
+    std::fs::write(d.join("fixtures/secret.yaml"), manifest).unwrap();
+    std::fs::write(d.join("secret.yaml"), manifest).unwrap();
+    std::fs::write(
+        d.join(".hush-scan.toml"),
+        "[allowlist]\npaths = ['''^fixtures/''']\n",
+    )
+    .unwrap();
+    let o = scan(d, &["-o", "json"]);
+    let v = json(&o);
+    let paths: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.iter().all(|p| *p == "secret.yaml"), "{paths:?}");
+    assert!(rule_ids(&v).contains(&"k8s-secret-plaintext".to_string()));
+    std::fs::write(
+        d.join(".hush-scan.toml"),
+        "[extend]\ndisabledRules = [\"k8s-secret-plaintext\", \"generic-secret-assignment\"]\n",
+    )
+    .unwrap();
+    assert_eq!(code(&scan(d, &[])), 0);
+}
