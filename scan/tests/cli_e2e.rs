@@ -278,6 +278,32 @@ fn staged_scan_reads_the_index() {
     let o = scan(d, &["--staged", "-o", "json"]);
     assert_eq!(code(&o), 1);
     assert_eq!(json(&o)["findings"][0]["path"], "a.txt");
+    // Once committed (bypassing hooks), editing the file elsewhere does not
+    // re-report the old secret, but a new one in the same file is reported.
+    git_ok(d, &["commit", "-qm", "c1", "--no-verify"]);
+    std::fs::write(
+        d.join("a.txt"),
+        format!(
+            "t={STRIPE}
+name = x
+"
+        ),
+    )
+    .unwrap();
+    git_ok(d, &["add", "a.txt"]);
+    assert_eq!(code(&scan(d, &["--staged"])), 0);
+    std::fs::write(
+        d.join("a.txt"),
+        format!(
+            "t={STRIPE}
+g={GH}
+"
+        ),
+    )
+    .unwrap();
+    git_ok(d, &["add", "a.txt"]);
+    let o = scan(d, &["--staged", "-o", "json"]);
+    assert_eq!(rule_ids(&json(&o)), ["github-token"]);
 }
 
 #[test]

@@ -75,7 +75,24 @@ pub fn scan_staged(scanner: &Scanner, repo: &Path) -> Result<ScanOutcome, ScanEr
         .collect();
     let collector = Collector::default();
     read_blobs(scanner, repo, requests, &collector);
-    Ok(collector.into_outcome())
+    let mut outcome = collector.into_outcome();
+    // Like history: only what this commit adds. A secret already in HEAD's
+    // version of the file is left to full scans and baselines.
+    let specs: HashSet<String> = outcome
+        .findings
+        .iter()
+        .map(|f| format!("HEAD:{}", f.path))
+        .collect();
+    if !specs.is_empty() {
+        let committed = read_blob_map(repo, specs.into_iter().collect());
+        outcome
+            .findings
+            .retain(|f| match committed.get(&format!("HEAD:{}", f.path)) {
+                Some(old) => memchr::memmem::find(old, f.secret.as_bytes()).is_none(),
+                None => true,
+            });
+    }
+    Ok(outcome)
 }
 
 /// Scan every blob introduced by the commits in `range` (default: all refs),
