@@ -549,6 +549,17 @@ mod tests {
     }
 
     #[test]
+    fn sops_json_file() {
+        let j = format!(
+            "{{\"db\": {{\"password\": \"{ENC}\", \"token\": \"plain-value-123\"}}, \"sops\": {{\"mac\": \"{ENC}\", \"lastmodified\": \"2026-01-01T00:00:00Z\", \"version\": \"3.13.1\"}}}}"
+        );
+        let r = check("secrets.json", j.as_bytes());
+        assert!(r.is_sops);
+        assert_eq!(ids(&r), [SOPS_PLAINTEXT]);
+        assert!(r.findings[0].message.contains("db.token"));
+    }
+
+    #[test]
     fn decrypted_file_name() {
         let r = check("secrets.dec.yaml", b"password: hunter2\n");
         assert_eq!(ids(&r), [SOPS_DECRYPTED]);
