@@ -4,7 +4,7 @@
 A finding counts for a labelled line when file and start line agree (any
 rule of the tool). Findings on unlabelled lines count as false positives in
 the "unlabelled" row and overall. Usage: evaluate.py CORPUS TOOL REPORT
-where TOOL is hush or gitleaks.
+where TOOL is hush, gitleaks or kingfisher.
 """
 import collections
 import json
@@ -24,6 +24,8 @@ def norm(p):
 
 if tool == "hush":
     found = {(norm(f["path"]), f["line"]) for f in data["findings"]}
+elif tool == "kingfisher":
+    found = {(norm(f["finding"]["path"]), f["finding"]["line"]) for f in data["findings"]}
 else:
     found = {(norm(f["File"]), f["StartLine"]) for f in (data or [])}
 
