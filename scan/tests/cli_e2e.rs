@@ -454,3 +454,32 @@ fn config_disables_and_allowlists_gitops_checks() {
     .unwrap();
     assert_eq!(code(&scan(d, &[])), 0);
 }
+
+#[test]
+fn history_sees_blobs_introduced_by_a_merge() {
+    let dir = repo();
+    let d = dir.path();
+    std::fs::write(d.join("app.cfg"), "a = 1\n").unwrap();
+    git_ok(d, &["add", "."]);
+    git_ok(d, &["commit", "-qm", "base"]);
+    git_ok(d, &["checkout", "-qb", "side"]);
+    std::fs::write(d.join("app.cfg"), "a = 2\n").unwrap();
+    git_ok(d, &["commit", "-qam", "side"]);
+    git_ok(d, &["checkout", "-q", "main"]);
+    std::fs::write(d.join("app.cfg"), "a = 3\n").unwrap();
+    git_ok(d, &["commit", "-qam", "main"]);
+    assert!(
+        !git(d, &["merge", "-q", "side"]).status.success(),
+        "expected a conflict"
+    );
+    std::fs::write(d.join("app.cfg"), format!("a = 4\ntoken = {GH}\n")).unwrap();
+    git_ok(
+        d,
+        &["commit", "-qam", "merge with a leak in the resolution"],
+    );
+    let merge = git_ok(d, &["rev-parse", "HEAD"]);
+    let o = scan(d, &["--history", "-o", "json"]);
+    let v = json(&o);
+    assert_eq!(rule_ids(&v), ["github-token"]);
+    assert_eq!(v["findings"][0]["commit"], merge.as_str());
+}

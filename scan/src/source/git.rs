@@ -108,6 +108,8 @@ pub fn scan_history(
         "--raw",
         "--no-renames",
         "--no-abbrev",
+        // Merges too: a conflict resolution can introduce a blob of its own.
+        "-m",
         "-z",
         "--format=%x01%H",
     ];
