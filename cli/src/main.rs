@@ -9,6 +9,7 @@ mod exit;
 mod fileio;
 mod keys;
 mod ops;
+mod scan_cmd;
 mod seal_cmd;
 
 use std::process::ExitCode;
@@ -61,11 +62,20 @@ enum Cmd {
     Keygen(keygen::KeygenArgs),
     /// Seal a Kubernetes Secret into a SealedSecret (kubeseal-compatible)
     Seal(seal_cmd::SealArgs),
+    /// Scan files, staged changes or Git history for plaintext secrets
+    Scan(scan_cmd::ScanArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        // The scanner has its own exit codes: 0 clean, 1 findings, 2 error or incomplete.
+        Cmd::Scan(a) => {
+            return scan_cmd::run(a).unwrap_or_else(|e| {
+                eprintln!("hush: scan: {e:#}");
+                ExitCode::from(2)
+            })
+        }
         Cmd::Encrypt(a) => encrypt::run(a),
         Cmd::Decrypt(a) => decrypt::run(a),
         Cmd::Edit(a) => edit::run(a),
