@@ -17,7 +17,8 @@ trap 'rm -rf "$work"' EXIT
 "$hush" keygen -o "$work/key.txt" 2> "$work/pub"
 recipient="$(sed -n 's/^Public key: //p' "$work/pub")"
 export SOPS_AGE_KEY_FILE="$work/key.txt"
-# rops reads age identities from ROPS_AGE (the secret key text).
+# rops reads age identities from ROPS_AGE (the secret key text); it insists on
+# stdin input when stdin is not a terminal, so it is fed through redirection.
 ROPS_AGE="$(grep '^AGE-SECRET-KEY' "$work/key.txt")"
 export ROPS_AGE
 
@@ -29,7 +30,7 @@ for n in 1000 10000 100000; do
   "$hush" encrypt --age "$recipient" "$work/in-$n.yaml" > "$work/enc-$n.yaml"
   hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/h-$n.json" \
     -n hush "sh -c '$hush encrypt --age $recipient $work/in-$n.yaml > $work/o1-$n.yaml && $hush decrypt $work/o1-$n.yaml > /dev/null'" \
-    -n rops "sh -c 'cp $work/in-$n.yaml $work/r-$n.yaml && $rops encrypt --age $recipient --in-place $work/r-$n.yaml && $rops decrypt $work/r-$n.yaml > /dev/null'" \
+    -n rops "sh -c '$rops encrypt --age $recipient -f yaml < $work/in-$n.yaml > $work/r-$n.yaml && $rops decrypt -f yaml < $work/r-$n.yaml > /dev/null'" \
     -n floor "sh -c '$floor $work/in-$n.yaml > /dev/null && $floor $work/enc-$n.yaml > /dev/null'" \
     > /dev/null 2>&1 || { echo "hyperfine failed for n=$n"; cat "$work/h-$n.json" 2>/dev/null; exit 1; }
   python3 - "$work/h-$n.json" "$n" <<'PY'
