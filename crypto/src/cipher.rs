@@ -163,7 +163,9 @@ impl ValueCipher {
     ) -> String {
         let iv = iv.unwrap_or_else(|| {
             let mut fresh = [0u8; IV_LEN];
-            rand::rngs::OsRng.fill_bytes(&mut fresh);
+            // ThreadRng is a CSPRNG seeded (and periodically reseeded) from the OS: one
+            // getrandom call per value would dominate the cost of encrypting many values.
+            rand::thread_rng().fill_bytes(&mut fresh);
             fresh
         });
         let mut sealed = self

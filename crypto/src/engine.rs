@@ -6,11 +6,16 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::cipher::{plaintext_of, CipherError, ValueCipher};
 use crate::rules::Selector;
 use crate::{Comment, DataKey, Item, Map, Value};
+
+/// Below this many leaves the crypto runs on the calling thread (thread start-up would cost more).
+const PARALLEL_THRESHOLD: usize = 256;
 
 /// Fed first into the MAC when `mac_only_encrypted` is set (sops' `MACOnlyEncryptedInitialization`).
 const MAC_ONLY_ENCRYPTED_SEED: &[u8] = b"sops";
@@ -61,6 +66,9 @@ pub struct DecryptOutcome {
 }
 
 /// Encrypts every selected value of `branches` in place; returns the MAC (upper-case hex).
+///
+/// The walk collects the leaves in document order (paths, AADs, selection), the MAC
+/// is fed in that order, and the AES-GCM work runs on all cores.
 pub fn encrypt_branches(
     branches: &mut [Map],
     key: &DataKey,
@@ -68,13 +76,37 @@ pub fn encrypt_branches(
     stash: Option<&IvStash>,
 ) -> Result<String, ValueError> {
     let cipher = ValueCipher::new(key);
-    let mut walker = Walker::new(policy);
-    for branch in branches.iter_mut() {
-        walker.map(branch, &mut |w, value, comment_own| {
-            w.encrypt_leaf(&cipher, value, comment_own, stash)
-        })?;
+    let mut leaves = collect_leaves(branches, policy);
+    let mut mac = Mac::new(policy);
+    for leaf in &leaves {
+        mac.feed(leaf.value_ref(), leaf.selected);
     }
-    Ok(walker.finish_mac())
+    let encrypt_one = |leaf: &mut Leaf<'_>| -> Result<(), LeafError> {
+        if !leaf.selected {
+            return Ok(());
+        }
+        let value = leaf.value_ref();
+        let iv = stash.and_then(|s| {
+            let (kind, bytes) = plaintext_of(&value)?;
+            s.0.get(&IvStash::key(&leaf.aad, kind, &bytes)).copied()
+        });
+        let enc = cipher
+            .encrypt_value(&value, &leaf.aad, iv)
+            .map_err(|source| LeafError {
+                index: leaf.index,
+                source,
+            })?;
+        leaf.store_encrypted(enc);
+        Ok(())
+    };
+    let result = if leaves.len() >= PARALLEL_THRESHOLD {
+        leaves.par_iter_mut().try_for_each(encrypt_one)
+    } else {
+        leaves.iter_mut().try_for_each(encrypt_one)
+    };
+    drop(leaves);
+    result.map_err(|e| e.into_value_error(branches, policy))?;
+    Ok(mac.finish())
 }
 
 /// Decrypts every selected value of `branches` in place and recomputes the MAC.
@@ -84,35 +116,79 @@ pub fn decrypt_branches(
     policy: &Policy,
 ) -> Result<DecryptOutcome, ValueError> {
     let cipher = ValueCipher::new(key);
-    let mut walker = Walker::new(policy);
+    let mut leaves = collect_leaves(branches, policy);
+    // Each selected leaf decrypts independently; the result says what to record.
+    let decrypt_one = |leaf: &mut Leaf<'_>| -> Result<LeafOutcome, LeafError> {
+        if !leaf.selected {
+            return Ok(LeafOutcome::Untouched);
+        }
+        let index = leaf.index;
+        let fail = |source| LeafError { index, source };
+        let stored = match (&leaf.slot, leaf.comment()) {
+            (_, Some(c)) => c.text.clone(),
+            (Slot::Value(Value::Str(s)), None) => s.clone(),
+            // A typed scalar where an ENC string belongs was added or edited in clear.
+            _ => return Err(fail(CipherError::NotEncrypted)),
+        };
+        match cipher.decrypt_value(&stored, &leaf.aad) {
+            Ok((plain, iv)) => {
+                let remembered = match (iv, plaintext_of(&plain)) {
+                    (Some(iv), Some((kind, bytes))) => {
+                        Some((IvStash::key(&leaf.aad, kind, &bytes), iv))
+                    }
+                    _ => None,
+                };
+                leaf.store_decrypted(plain);
+                Ok(remembered.map_or(LeafOutcome::Decrypted, LeafOutcome::Remember))
+            }
+            // Comments written in clear by sops < 3.6 are kept as they are.
+            Err(_) if leaf.is_comment() => Ok(LeafOutcome::ClearComment),
+            Err(e) => Err(fail(e)),
+        }
+    };
+    let outcomes: Result<Vec<LeafOutcome>, LeafError> = if leaves.len() >= PARALLEL_THRESHOLD {
+        leaves.par_iter_mut().map(decrypt_one).collect()
+    } else {
+        leaves.iter_mut().map(decrypt_one).collect()
+    };
+    let outcomes = match outcomes {
+        Ok(o) => o,
+        Err(e) => {
+            drop(leaves);
+            return Err(e.into_value_error(branches, policy));
+        }
+    };
+    let mut clear_comment_leaves = Vec::new();
+    let mut mac = Mac::new(policy);
     let mut stash = IvStash::default();
     let mut clear_comments = Vec::new();
-    for branch in branches.iter_mut() {
-        walker.map(branch, &mut |w, value, own| {
-            w.decrypt_leaf(&cipher, value, own, &mut stash, &mut clear_comments)
-        })?;
+    for (leaf, outcome) in leaves.iter().zip(outcomes) {
+        mac.feed(leaf.value_ref(), leaf.selected);
+        match outcome {
+            LeafOutcome::Remember((k, iv)) => {
+                stash.0.insert(k, iv);
+            }
+            LeafOutcome::ClearComment => clear_comment_leaves.push(leaf.index),
+            LeafOutcome::Decrypted | LeafOutcome::Untouched => {}
+        }
+    }
+    let computed_mac = mac.finish();
+    drop(leaves);
+    for index in clear_comment_leaves {
+        clear_comments.push(path_of_leaf(branches, policy, index));
     }
     Ok(DecryptOutcome {
-        computed_mac: walker.finish_mac(),
+        computed_mac,
         stash,
         clear_comments,
     })
 }
 
-/// Computes the MAC of a plaintext tree without encrypting it.
-pub fn compute_mac(branches: &[Map], policy: &Policy) -> String {
-    let mut copy = branches.to_vec();
-    let mut walker = Walker::new(policy);
-    for branch in copy.iter_mut() {
-        walker
-            .map(branch, &mut |w, value, own| {
-                let encrypted = w.selected(own);
-                w.hash_leaf(value, encrypted);
-                Ok(())
-            })
-            .expect("hashing cannot fail");
-    }
-    walker.finish_mac()
+enum LeafOutcome {
+    Untouched,
+    Decrypted,
+    Remember(([u8; 32], [u8; 32])),
+    ClearComment,
 }
 
 /// Encrypts the MAC with the `lastmodified` text as AAD.
@@ -126,57 +202,185 @@ pub fn decrypt_mac(enc: &str, key: &DataKey, lastmodified: &str) -> Result<Strin
     String::from_utf8(plain.to_vec()).map_err(|_| CipherError::BadType("str".into()))
 }
 
-/// One step of a display path.
-enum Seg {
-    Key(String),
-    Index(usize),
+/// The running SHA-512 over leaf plaintexts.
+struct Mac {
+    hash: Sha512,
+    only_encrypted: bool,
 }
 
-type LeafFn<'f> =
-    dyn FnMut(&mut Walker, &mut Value, Option<String>) -> Result<(), CipherError> + 'f;
-
-/// Shared walk state: the key path (for selectors), the AAD prefix, the comment stack
-/// and the running MAC.
-struct Walker<'p> {
-    policy: &'p Policy,
-    keys: Vec<String>,
-    display: Vec<Seg>,
-    aad: String,
-    comments: Vec<Vec<String>>,
-    mac: Sha512,
-}
-
-impl<'p> Walker<'p> {
-    fn new(policy: &'p Policy) -> Self {
-        let mut mac = Sha512::new();
+impl Mac {
+    fn new(policy: &Policy) -> Self {
+        let mut hash = Sha512::new();
         if policy.mac_only_encrypted {
-            mac.update(Sha256::digest(MAC_ONLY_ENCRYPTED_SEED));
+            hash.update(Sha256::digest(MAC_ONLY_ENCRYPTED_SEED));
         }
-        Walker {
-            policy,
-            keys: Vec::new(),
-            display: Vec::new(),
-            aad: String::new(),
-            comments: Vec::new(),
-            mac,
+        Mac {
+            hash,
+            only_encrypted: policy.mac_only_encrypted,
         }
     }
 
-    fn finish_mac(self) -> String {
-        let digest = self.mac.finalize();
+    /// Comments and nulls are not part of the MAC; with `mac_only_encrypted`,
+    /// neither are values left in clear.
+    fn feed(&mut self, value: std::borrow::Cow<'_, Value>, selected: bool) {
+        if matches!(*value, Value::Comment(_)) || (self.only_encrypted && !selected) {
+            return;
+        }
+        if let Some((_, bytes)) = plaintext_of(&value) {
+            self.hash.update(&bytes);
+        }
+    }
+
+    fn finish(self) -> String {
+        let digest = self.hash.finalize();
         let mut hex = String::with_capacity(128);
         for byte in digest {
             hex.push_str(&format!("{byte:02X}"));
         }
         hex
     }
+}
 
+/// Where a leaf lives: a value (scalar or list comment) or a comment item of a map.
+enum Slot<'t> {
+    Value(&'t mut Value),
+    Comment(&'t mut Comment),
+}
+
+/// One scalar or comment of the tree, with everything its encryption depends on.
+struct Leaf<'t> {
+    slot: Slot<'t>,
+    /// The map-key path joined by `:` plus `:` (sops' AAD).
+    aad: String,
+    /// Position in document order; the display path is rebuilt from it on error.
+    index: usize,
+    selected: bool,
+}
+
+impl Leaf<'_> {
+    fn is_comment(&self) -> bool {
+        self.comment().is_some()
+    }
+
+    fn comment(&self) -> Option<&Comment> {
+        match &self.slot {
+            Slot::Comment(c) => Some(c),
+            Slot::Value(Value::Comment(c)) => Some(c),
+            Slot::Value(_) => None,
+        }
+    }
+
+    fn comment_mut(&mut self) -> Option<&mut Comment> {
+        match &mut self.slot {
+            Slot::Comment(c) => Some(c),
+            Slot::Value(Value::Comment(c)) => Some(c),
+            Slot::Value(_) => None,
+        }
+    }
+
+    /// The leaf as a value (map comments viewed as `Value::Comment`).
+    fn value_ref(&self) -> std::borrow::Cow<'_, Value> {
+        match &self.slot {
+            Slot::Value(v) => std::borrow::Cow::Borrowed(&**v),
+            Slot::Comment(c) => std::borrow::Cow::Owned(Value::Comment((**c).clone())),
+        }
+    }
+
+    fn store_encrypted(&mut self, enc: String) {
+        if let Some(c) = self.comment_mut() {
+            c.text = enc;
+        } else if let Slot::Value(v) = &mut self.slot {
+            **v = Value::Str(enc);
+        }
+    }
+
+    fn store_decrypted(&mut self, plain: Value) {
+        if let Some(c) = self.comment_mut() {
+            // An empty ENC comment decrypts to "": the comment is kept as it is.
+            if let Value::Comment(p) = plain {
+                c.text = p.text;
+            }
+        } else if let Slot::Value(v) = &mut self.slot {
+            **v = plain;
+        }
+    }
+}
+
+/// One step of a display path.
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// Walks the documents in order, recording each leaf with its AAD, display path
+/// and whether the selector picks it (sops' comment stack included).
+struct Collector<'p> {
+    policy: &'p Policy,
+    keys: Vec<String>,
+    display: Vec<Seg>,
+    aad: String,
+    comments: Vec<Vec<String>>,
+    count: usize,
+    /// Display paths cost an allocation per leaf, so they are only built for the
+    /// one leaf an error message needs.
+    wanted_path: Option<usize>,
+    found_path: Option<String>,
+}
+
+fn collector(policy: &Policy, wanted_path: Option<usize>) -> Collector<'_> {
+    Collector {
+        policy,
+        keys: Vec::new(),
+        display: Vec::new(),
+        aad: String::new(),
+        comments: Vec::new(),
+        count: 0,
+        wanted_path,
+        found_path: None,
+    }
+}
+
+fn collect_leaves<'t>(branches: &'t mut [Map], policy: &Policy) -> Vec<Leaf<'t>> {
+    let mut c = collector(policy, None);
+    let mut out = Vec::new();
+    for branch in branches.iter_mut() {
+        c.map(branch, &mut out);
+    }
+    out
+}
+
+/// The display path of the leaf at `index` (document order).
+fn path_of_leaf(branches: &mut [Map], policy: &Policy, index: usize) -> String {
+    let mut c = collector(policy, Some(index));
+    let mut out = Vec::new();
+    for branch in branches.iter_mut() {
+        c.map(branch, &mut out);
+    }
+    c.found_path.unwrap_or_else(|| "(unknown)".to_string())
+}
+
+/// A failure at one leaf, before its path is known.
+struct LeafError {
+    index: usize,
+    source: CipherError,
+}
+
+impl LeafError {
+    fn into_value_error(self, branches: &mut [Map], policy: &Policy) -> ValueError {
+        ValueError {
+            path: path_of_leaf(branches, policy, self.index),
+            source: self.source,
+        }
+    }
+}
+
+impl Collector<'_> {
     /// The AAD of the current position: the path plus `:`, and `:` at the top.
-    fn current_aad(&self) -> &str {
+    fn current_aad(&self) -> String {
         if self.aad.is_empty() {
-            ":"
+            ":".to_string()
         } else {
-            &self.aad
+            self.aad.clone()
         }
     }
 
@@ -194,106 +398,30 @@ impl<'p> Walker<'p> {
         out
     }
 
-    fn selected(&self, own_comment: Option<String>) -> bool {
-        self.policy
-            .selector
-            .should_encrypt(&self.keys, &self.comments, own_comment.as_deref())
+    fn leaf<'t>(&mut self, slot: Slot<'t>, own_comment: Option<&str>) -> Leaf<'t> {
+        let index = self.count;
+        self.count += 1;
+        if self.wanted_path == Some(index) {
+            self.found_path = Some(self.display_path());
+        }
+        Leaf {
+            slot,
+            aad: self.current_aad(),
+            index,
+            selected: self
+                .policy
+                .selector
+                .should_encrypt(&self.keys, &self.comments, own_comment),
+        }
     }
 
-    fn hash_leaf(&mut self, value: &Value, encrypted: bool) {
-        if matches!(value, Value::Comment(_)) {
-            return;
-        }
-        if let Some((_, bytes)) = plaintext_of(value) {
-            if !self.policy.mac_only_encrypted || encrypted {
-                self.mac.update(&bytes);
-            }
-        }
-    }
-
-    fn encrypt_leaf(
-        &mut self,
-        cipher: &ValueCipher,
-        value: &mut Value,
-        own_comment: Option<String>,
-        stash: Option<&IvStash>,
-    ) -> Result<(), CipherError> {
-        let is_comment = own_comment.is_some();
-        let encrypted = self.selected(own_comment);
-        self.hash_leaf(value, encrypted);
-        if !encrypted {
-            return Ok(());
-        }
-        let aad = self.current_aad();
-        let iv = stash.and_then(|s| {
-            let (kind, bytes) = plaintext_of(value)?;
-            s.0.get(&IvStash::key(aad, kind, &bytes)).copied()
-        });
-        let enc = cipher.encrypt_value(value, aad, iv)?;
-        *value = match value {
-            Value::Comment(c) if is_comment => Value::Comment(Comment {
-                text: enc,
-                inline: c.inline,
-            }),
-            _ => Value::Str(enc),
-        };
-        Ok(())
-    }
-
-    fn decrypt_leaf(
-        &mut self,
-        cipher: &ValueCipher,
-        value: &mut Value,
-        own_comment: Option<String>,
-        stash: &mut IvStash,
-        clear_comments: &mut Vec<String>,
-    ) -> Result<(), CipherError> {
-        let is_comment = own_comment.is_some();
-        let encrypted = self.selected(own_comment);
-        if encrypted {
-            let aad = self.current_aad().to_string();
-            let stored = match value {
-                Value::Str(s) => s.as_str(),
-                Value::Comment(c) => c.text.as_str(),
-                // A typed scalar where an ENC string belongs was added or edited in clear.
-                _ => return Err(CipherError::NotEncrypted),
-            };
-            match cipher.decrypt_value(stored, &aad) {
-                Ok((plain, iv)) => {
-                    if let (Some(iv), Some((kind, bytes))) = (iv, plaintext_of(&plain)) {
-                        stash.0.insert(IvStash::key(&aad, kind, &bytes), iv);
-                    }
-                    *value = match (plain, &*value) {
-                        (Value::Comment(c), Value::Comment(old)) => Value::Comment(Comment {
-                            text: c.text,
-                            inline: old.inline,
-                        }),
-                        (Value::Str(s), Value::Comment(old)) if s.is_empty() => {
-                            Value::Comment(old.clone())
-                        }
-                        (plain, _) => plain,
-                    };
-                }
-                // Comments written in clear by sops < 3.6 are kept as they are.
-                Err(_) if is_comment => clear_comments.push(self.display_path()),
-                Err(e) => return Err(e),
-            }
-        }
-        self.hash_leaf(value, encrypted);
-        Ok(())
-    }
-
-    fn map(&mut self, map: &mut Map, leaf: &mut LeafFn<'_>) -> Result<(), ValueError> {
+    fn map<'t>(&mut self, map: &'t mut Map, out: &mut Vec<Leaf<'t>>) {
         self.comments.push(Vec::new());
         for item in map.items.iter_mut() {
             match item {
                 Item::Comment(c) => {
-                    let mut value = Value::Comment(c.clone());
                     let text = c.text.clone();
-                    self.call_leaf(leaf, &mut value, Some(text.clone()))?;
-                    if let Value::Comment(new) = value {
-                        *c = new;
-                    }
+                    out.push(self.leaf(Slot::Comment(c), Some(&text)));
                     self.comments.last_mut().expect("pushed above").push(text);
                 }
                 Item::Entry(key, value) => {
@@ -302,61 +430,40 @@ impl<'p> Walker<'p> {
                     self.aad.push(':');
                     self.keys.push(key.clone());
                     self.display.push(Seg::Key(key.clone()));
-                    let result = self.value(value, leaf);
+                    self.value(value, out);
                     self.display.pop();
                     self.keys.pop();
                     self.aad.truncate(mark);
-                    result?;
                     self.comments.last_mut().expect("pushed above").clear();
                 }
             }
         }
         self.comments.pop();
-        Ok(())
     }
 
-    fn list(&mut self, list: &mut [Value], leaf: &mut LeafFn<'_>) -> Result<(), ValueError> {
+    fn list<'t>(&mut self, list: &'t mut [Value], out: &mut Vec<Leaf<'t>>) {
         self.comments.push(Vec::new());
         for (i, element) in list.iter_mut().enumerate() {
             self.display.push(Seg::Index(i));
-            let result = match element {
-                Value::Comment(c) => {
-                    let text = c.text.clone();
-                    let r = self.call_leaf(leaf, element, Some(text.clone()));
-                    self.comments.last_mut().expect("pushed above").push(text);
-                    r
-                }
-                other => {
-                    let r = self.value(other, leaf);
-                    self.comments.last_mut().expect("pushed above").clear();
-                    r
-                }
-            };
+            if let Value::Comment(c) = element {
+                let text = c.text.clone();
+                out.push(self.leaf(Slot::Value(element), Some(&text)));
+                self.comments.last_mut().expect("pushed above").push(text);
+            } else {
+                self.value(element, out);
+                self.comments.last_mut().expect("pushed above").clear();
+            }
             self.display.pop();
-            result?;
         }
         self.comments.pop();
-        Ok(())
     }
 
-    fn value(&mut self, value: &mut Value, leaf: &mut LeafFn<'_>) -> Result<(), ValueError> {
+    fn value<'t>(&mut self, value: &'t mut Value, out: &mut Vec<Leaf<'t>>) {
         match value {
-            Value::Map(m) => self.map(m, leaf),
-            Value::List(l) => self.list(l, leaf),
-            Value::Null => Ok(()),
-            _ => self.call_leaf(leaf, value, None),
+            Value::Map(m) => self.map(m, out),
+            Value::List(l) => self.list(l, out),
+            Value::Null => {}
+            other => out.push(self.leaf(Slot::Value(other), None)),
         }
-    }
-
-    fn call_leaf(
-        &mut self,
-        leaf: &mut LeafFn<'_>,
-        value: &mut Value,
-        own: Option<String>,
-    ) -> Result<(), ValueError> {
-        leaf(self, value, own).map_err(|source| ValueError {
-            path: self.display_path(),
-            source,
-        })
     }
 }
