@@ -2,6 +2,7 @@
 //! kind of master key. The engine only sees the [`KeySource`] trait, so a new
 //! backend plugs in without touching `hush-crypto`.
 
+pub mod secrets;
 pub mod source;
 
 pub use source::{KeyError, KeySource};

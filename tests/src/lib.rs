@@ -1,1 +1,2 @@
 //! Support code shared by hush integration tests.
+pub mod standins;
