@@ -51,6 +51,8 @@ pub struct Metrics {
     pub rotation_overdue: Gauge,
     /// Rolling restarts triggered by a value change.
     pub workload_restarts: Counter,
+    /// Reconcile runs (a flat line when idle shows there is no hot loop).
+    pub reconciles: Counter,
 }
 
 impl Default for Metrics {
@@ -74,6 +76,7 @@ impl Metrics {
             Family::<ObjectLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
         let rotation_overdue = Gauge::default();
         let workload_restarts = Counter::default();
+        let reconciles = Counter::default();
         registry.register(
             "sync_calls",
             "SecretSync syncs that read the provider",
@@ -109,6 +112,7 @@ impl Metrics {
             "Rolling restarts triggered by a changed Secret",
             workload_restarts.clone(),
         );
+        registry.register("reconciles", "Reconcile runs", reconciles.clone());
         Self {
             registry: Arc::new(registry),
             sync_calls,
@@ -118,6 +122,7 @@ impl Metrics {
             secret_age,
             rotation_overdue,
             workload_restarts,
+            reconciles,
         }
     }
 

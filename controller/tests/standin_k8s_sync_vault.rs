@@ -227,6 +227,16 @@ async fn standin_k8s_drift_is_corrected_from_the_watch() {
         value(s, "key").as_deref() == Some("k1")
     })
     .await;
+
+    // Idle means idle: no reconcile loop feeds on its own writes.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = h.ctx.metrics.reconciles.get();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        h.ctx.metrics.reconciles.get(),
+        before,
+        "reconciles while idle"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

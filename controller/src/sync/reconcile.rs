@@ -94,6 +94,7 @@ fn source_failure(err: &SourceError, deleted_target: bool) -> Failure {
 }
 
 pub async fn reconcile(sync: Arc<SecretSync>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.metrics.reconciles.inc();
     let namespace = sync.namespace().ok_or(Error::NoNamespace)?;
     let name = sync.name_any();
     if sync.meta().deletion_timestamp.is_some() {
