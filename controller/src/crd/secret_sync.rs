@@ -1,6 +1,10 @@
 //! `SecretSync`: which remote values go into which Kubernetes Secret, how often,
 //! and what the controller learnt about their versions and rotation.
 
+// Several `printcolumn(...)` entries repeat `type_ = "string"`, which this lint mistakes
+// for a duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 use std::collections::BTreeMap;
 
 use kube::CustomResource;

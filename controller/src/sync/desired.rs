@@ -95,11 +95,11 @@ pub fn apply_template(
         let mut value: Vec<u8> = Vec::with_capacity(pattern.len());
         let mut rest = pattern.as_str();
         while let Some(start) = rest.find("{{") {
-            value.extend_from_slice(rest[..start].as_bytes());
+            value.extend_from_slice(&rest.as_bytes()[..start]);
             let after = &rest[start + 2..];
             let Some(end) = after.find("}}") else {
                 // An unclosed `{{` is literal text.
-                value.extend_from_slice(rest[start..].as_bytes());
+                value.extend_from_slice(&rest.as_bytes()[start..]);
                 rest = "";
                 break;
             };

@@ -42,11 +42,14 @@ pub enum StoreError {
     Kube(#[from] kube::Error),
 }
 
+/// The last read of one remote secret (key, pinned version), shared by every sync using it.
+type ReadSlot = Arc<Mutex<Option<(Timestamp, RemoteSecret)>>>;
+
 /// A store's client plus a short-lived read cache, shared by every SecretSync using it.
 pub struct StoreClient {
     pub provider: &'static str,
     source: Box<dyn SecretSource>,
-    cache: Mutex<HashMap<(String, Option<String>), Arc<Mutex<Option<(Timestamp, RemoteSecret)>>>>>,
+    cache: Mutex<HashMap<(String, Option<String>), ReadSlot>>,
     metrics: Metrics,
 }
 
