@@ -106,8 +106,8 @@ impl AwsSource {
 
 fn aws_credential_provider(
     p: AssumeRoleProvider,
-) -> aws_config::meta::credentials::SharedCredentialsProvider {
-    aws_config::meta::credentials::SharedCredentialsProvider::new(p)
+) -> aws_sdk_secretsmanager::config::SharedCredentialsProvider {
+    aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(p)
 }
 
 /// Map an SDK error by its error code only: AWS messages are safe, but codes are enough.
