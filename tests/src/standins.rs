@@ -6,7 +6,7 @@
 //! - [`Moto`]: moto's AWS emulator (PyPI `moto[server]`).
 //!
 //! Binaries are looked up in `$HUSH_VENV/bin`, `$HUSH_MOTO_VENV/bin`, `/work/venv/bin`,
-//! `/work/venv-moto/bin`, then `PATH` (see `scripts/install-standins.sh`).
+//! `/work/venv-moto/bin`, then `PATH` (see `scripts/setup-test-deps.sh`).
 
 use std::{
     io::{Read, Write},
@@ -38,7 +38,7 @@ pub fn find_binary(name: &str) -> Result<PathBuf, String> {
         .into_iter()
         .map(|d| d.join(name))
         .find(|p| p.is_file())
-        .ok_or_else(|| format!("stand-in binary {name:?} not found; run scripts/install-standins.sh or set HUSH_VENV"))
+        .ok_or_else(|| format!("stand-in binary {name:?} not found; run scripts/setup-test-deps.sh or set HUSH_VENV"))
 }
 
 /// A port that was free a moment ago.
