@@ -3,6 +3,8 @@
 //! backend plugs in without touching `hush-crypto`.
 
 pub mod keyring;
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "vault"))]
+pub mod kms;
 pub mod source;
 
 pub use keyring::{KeyRing, KeyRingError};
