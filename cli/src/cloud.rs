@@ -14,13 +14,9 @@ use hush_providers::KeyRing;
 #[allow(unused_variables)]
 pub fn add_sources(ring: &mut KeyRing) {
     #[cfg(feature = "aws")]
-    ring.add_source(Arc::new(
-        hush_providers::kms::aws::AwsKmsSource::default(),
-    ));
+    ring.add_source(Arc::new(hush_providers::kms::aws::AwsKmsSource::default()));
     #[cfg(feature = "gcp")]
-    ring.add_source(Arc::new(
-        hush_providers::kms::gcp::GcpKmsSource::default(),
-    ));
+    ring.add_source(Arc::new(hush_providers::kms::gcp::GcpKmsSource::default()));
     #[cfg(feature = "azure")]
     ring.add_source(Arc::new(
         hush_providers::kms::azure::AzureKvSource::default(),
