@@ -23,6 +23,7 @@ pub fn ring_from_env() -> CliResult<KeyRing> {
     let pgp = PgpSource::from_env()
         .map_err(|e| CliError::new(Code::CouldNotRetrieveKey, format!("pgp: {e}")))?;
     ring.add_source(Arc::new(pgp));
+    crate::cloud::add_sources(&mut ring);
     Ok(ring)
 }
 
@@ -33,6 +34,7 @@ pub fn ring_for_wrapping() -> CliResult<KeyRing> {
     let pgp = PgpSource::from_env()
         .map_err(|e| CliError::new(Code::CouldNotRetrieveKey, format!("pgp: {e}")))?;
     ring.add_source(Arc::new(pgp));
+    crate::cloud::add_sources(&mut ring);
     Ok(ring)
 }
 

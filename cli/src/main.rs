@@ -3,6 +3,7 @@
 //! `hush-providers`; flags, environment variables and exit codes follow sops.
 
 mod args;
+mod cloud;
 mod commands;
 mod config;
 mod exit;
@@ -11,6 +12,7 @@ mod keys;
 mod ops;
 mod scan_cmd;
 mod seal_cmd;
+mod sync_cmd;
 
 use std::process::ExitCode;
 
@@ -64,6 +66,8 @@ enum Cmd {
     Seal(seal_cmd::SealArgs),
     /// Scan files, staged changes or Git history for plaintext secrets
     Scan(scan_cmd::ScanArgs),
+    /// Work with hush-controller's SecretSyncs (refresh one now)
+    Sync(sync_cmd::SyncArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Cmd::ExecEnv(a) => exec::run_env(a),
         Cmd::ExecFile(a) => exec::run_file(a),
         Cmd::Keygen(a) => keygen::run(a),
+        Cmd::Sync(a) => sync_cmd::run(a).map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}"))),
         Cmd::Seal(a) => {
             seal_cmd::run(a).map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}")))
         }

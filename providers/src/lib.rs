@@ -1,9 +1,12 @@
 //! Key sources for hush: each backend wraps and unwraps SOPS data keys for one
 //! kind of master key. The engine only sees the [`KeySource`] trait, so a new
-//! backend plugs in without touching `hush-crypto`.
+//! backend plugs in without touching `hush-crypto`. Secret sources (`secrets`)
+//! fetch values from secret managers for hush-controller.
 
 pub mod age;
 pub mod keyring;
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "vault"))]
+pub mod kms;
 pub mod pgp;
 pub mod secrets;
 pub mod source;

@@ -1,6 +1,8 @@
 //! Support code shared by hush's integration tests: locating the sops vectors,
 //! isolated home directories, and running the `hush` binary with a clean environment.
 
+pub mod fake_azure_kv;
+pub mod fake_gcp_kms;
 pub mod standins;
 
 use std::path::{Path, PathBuf};
