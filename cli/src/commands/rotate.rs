@@ -69,8 +69,11 @@ impl KeyChangeArgs {
 
 #[derive(Args, Debug)]
 pub struct RotateArgs {
-    /// The encrypted file to rotate
-    pub file: PathBuf,
+    /// The encrypted file to rotate (with --all: the directory, default .)
+    #[arg(required_unless_present = "all")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub all: super::rotate_all::RotateAllArgs,
     #[command(flatten)]
     pub changes: KeyChangeArgs,
     #[command(flatten)]
@@ -84,7 +87,11 @@ pub struct RotateArgs {
 }
 
 pub fn run(args: RotateArgs) -> CliResult<()> {
-    let spec = FileSpec::new(&args.file, &args.formats);
+    if args.all.all {
+        return super::rotate_all::run(&args);
+    }
+    let file = args.file.clone().unwrap_or_default();
+    let spec = FileSpec::new(&file, &args.formats);
     let bytes = ops::read(&spec)?;
     let out = rotate_bytes(
         &spec,
@@ -128,15 +135,18 @@ pub fn rotate_bytes(
         ));
     }
     let key = DataKey::generate();
+    let now = ops::now_rfc3339();
     opened
         .ring
         .wrap(
             &mut metadata.key_groups,
             metadata.shamir_threshold,
             &key,
-            &ops::now_rfc3339(),
+            &now,
         )
         .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
+    // Lets `hush rotation status` and `--older-than` tell the data key's age.
+    super::rotation_status::stamp_rotation(&mut metadata, &now);
     let cfg = crate::config::load_for(&spec.name, config.config.as_deref()).unwrap_or(None);
     let opts = ops::emit_options(formats, cfg.as_ref());
     ops::seal_and_emit(spec, opened.docs, &mut metadata, &key, None, &opts)
