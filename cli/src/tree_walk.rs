@@ -76,16 +76,21 @@ fn classify(path: &Path) -> Option<FileKind> {
     }
 }
 
-/// Number of worker threads: `--jobs` if given, else every core.
+/// Default workers per core: a file's job waits on fsync (and on KMS round
+/// trips) more than it computes, so a few workers per core keep every core busy.
+const WORKERS_PER_CORE: usize = 4;
+
+/// Number of worker threads: `--jobs` if given, else four per core.
 pub fn worker_count(jobs: Option<usize>) -> usize {
     jobs.filter(|&j| j > 0).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
+            * WORKERS_PER_CORE
     })
 }
 
-/// Runs `job` on every item on `threads` workers (default: every core), keeping the
+/// Runs `job` on every item on `threads` workers (default: `worker_count`), keeping the
 /// input order in the result. Workers pull the next index from a shared counter,
 /// so one slow file does not hold up a whole chunk.
 pub fn parallel_map<T: Sync, R: Send>(

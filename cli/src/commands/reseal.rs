@@ -45,7 +45,7 @@ pub struct ResealArgs {
     /// Report what would be resealed; change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Worker threads (default: every core)
+    /// Worker threads (default: four per core)
     #[arg(long)]
     pub jobs: Option<usize>,
 }

@@ -27,7 +27,7 @@ pub struct RotateAllArgs {
     /// With --all: only files whose data key is older than this (e.g. 30d)
     #[arg(long, requires = "all", value_parser = parse_age)]
     pub older_than: Option<Duration>,
-    /// With --all: worker threads (default: every core)
+    /// With --all: worker threads (default: four per core)
     #[arg(long, requires = "all")]
     pub jobs: Option<usize>,
 }

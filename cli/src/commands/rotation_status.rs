@@ -114,7 +114,7 @@ pub struct StatusArgs {
     /// table or json (default: a table on a terminal, JSON otherwise)
     #[arg(long, short = 'o')]
     pub output: Option<ReportFormat>,
-    /// Worker threads (default: every core)
+    /// Worker threads (default: four per core)
     #[arg(long)]
     pub jobs: Option<usize>,
 }

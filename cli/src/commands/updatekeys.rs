@@ -21,7 +21,7 @@ pub struct UpdatekeysArgs {
     /// Update every SOPS file under the given directory, in parallel
     #[arg(long)]
     pub all: bool,
-    /// With --all: worker threads (default: every core)
+    /// With --all: worker threads (default: four per core)
     #[arg(long, requires = "all")]
     pub jobs: Option<usize>,
     /// Apply without asking
