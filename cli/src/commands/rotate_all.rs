@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
+use hush_providers::KeyRing;
 use serde_json::json;
 
 use super::rotate::{self, RotateArgs};
@@ -88,9 +89,11 @@ pub fn run(args: &RotateArgs) -> CliResult<()> {
         .map(|(p, _)| p)
         .collect();
     let now = SystemTime::now();
+    // One ring for every worker: identities and KMS clients are set up once.
+    let ring = ops::decryption_ring(&args.decryption)?;
     let progress = Progress::new("rotating", files.len(), !json);
     let outcomes = tree_walk::parallel_map(&files, args.all.jobs, |path| {
-        let outcome = rotate_one(args, path, now);
+        let outcome = rotate_one(args, &ring, path, now);
         progress.tick(path);
         outcome
     });
@@ -98,7 +101,7 @@ pub fn run(args: &RotateArgs) -> CliResult<()> {
     report(args, &outcomes, json)
 }
 
-fn rotate_one(args: &RotateArgs, path: &Path, now: SystemTime) -> Outcome {
+fn rotate_one(args: &RotateArgs, ring: &KeyRing, path: &Path, now: SystemTime) -> Outcome {
     let mut outcome = Outcome {
         path: path.to_path_buf(),
         previous: None,
@@ -118,13 +121,14 @@ fn rotate_one(args: &RotateArgs, path: &Path, now: SystemTime) -> Outcome {
         if args.all.dry_run {
             return Ok(Action::WouldRotate);
         }
-        let out = rotate::rotate_bytes(
+        let out = rotate::rotate_bytes_with_ring(
             &spec,
             &bytes,
             &args.changes,
             &args.decryption,
             &args.formats,
             &args.config,
+            ring,
         )?;
         // Temp file + fsync + rename: a kill leaves the old file or the new one.
         fileio::write_atomic(path, &out, 0o644)?;
