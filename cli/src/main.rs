@@ -13,12 +13,16 @@ mod ops;
 mod scan_cmd;
 mod seal_cmd;
 mod sync_cmd;
+mod tree_walk;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{decrypt, edit, encrypt, exec, filestatus, keygen, rotate, set, updatekeys};
+use commands::{
+    decrypt, edit, encrypt, exec, filestatus, keygen, reseal, rotate, rotation_status, set,
+    updatekeys,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -54,6 +58,10 @@ enum Cmd {
     Rotate(rotate::RotateArgs),
     /// Make a file's master keys match .sops.yaml (values untouched)
     Updatekeys(updatekeys::UpdatekeysArgs),
+    /// Re-encrypt every SealedSecret under a tree to the newest sealing key
+    Reseal(reseal::ResealArgs),
+    /// Rotation reports: `hush rotation status [PATH] --max-age 90d`
+    Rotation(rotation_status::RotationArgs),
     /// Print {"encrypted":true|false} for a file
     Filestatus(filestatus::FilestatusArgs),
     /// Run a command with the decrypted values as environment variables
@@ -87,6 +95,8 @@ fn main() -> ExitCode {
         Cmd::Unset(a) => set::run_unset(a),
         Cmd::Rotate(a) => rotate::run(a),
         Cmd::Updatekeys(a) => updatekeys::run(a),
+        Cmd::Reseal(a) => reseal::run(a),
+        Cmd::Rotation(a) => rotation_status::run(a),
         Cmd::Filestatus(a) => filestatus::run(a),
         Cmd::ExecEnv(a) => exec::run_env(a),
         Cmd::ExecFile(a) => exec::run_file(a),

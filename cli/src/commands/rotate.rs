@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use hush_crypto::{DataKey, KeyKind};
+use hush_providers::KeyRing;
 
 use crate::args::{ConfigArgs, DecryptArgsCommon, FormatArgs, KeyArgs, OutputArgs};
 use crate::exit::{CliResult, Code};
@@ -69,8 +70,11 @@ impl KeyChangeArgs {
 
 #[derive(Args, Debug)]
 pub struct RotateArgs {
-    /// The encrypted file to rotate
-    pub file: PathBuf,
+    /// The encrypted file to rotate (with --all: the directory, default .)
+    #[arg(required_unless_present = "all")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub all: super::rotate_all::RotateAllArgs,
     #[command(flatten)]
     pub changes: KeyChangeArgs,
     #[command(flatten)]
@@ -84,7 +88,11 @@ pub struct RotateArgs {
 }
 
 pub fn run(args: RotateArgs) -> CliResult<()> {
-    let spec = FileSpec::new(&args.file, &args.formats);
+    if args.all.all {
+        return super::rotate_all::run(&args);
+    }
+    let file = args.file.clone().unwrap_or_default();
+    let spec = FileSpec::new(&file, &args.formats);
     let bytes = ops::read(&spec)?;
     let out = rotate_bytes(
         &spec,
@@ -107,7 +115,37 @@ pub fn rotate_bytes(
     config: &ConfigArgs,
 ) -> CliResult<Vec<u8>> {
     let opened = ops::open(spec, bytes, decryption)?;
-    let mut metadata = opened.metadata;
+    let (docs, metadata) = (opened.docs, opened.metadata);
+    rewrap_and_emit(spec, docs, metadata, changes, formats, config, &opened.ring)
+}
+
+/// [`rotate_bytes`] with a key ring shared across files (`rotate --all`), so key
+/// sources and their clients are set up once per run, not once per file.
+pub fn rotate_bytes_with_ring(
+    spec: &FileSpec,
+    bytes: &[u8],
+    changes: &KeyChangeArgs,
+    decryption: &DecryptArgsCommon,
+    formats: &FormatArgs,
+    config: &ConfigArgs,
+    ring: &KeyRing,
+) -> CliResult<Vec<u8>> {
+    let (mut docs, metadata) = ops::load_encrypted(spec, bytes)?;
+    let old_key = ops::data_key(spec, &metadata, ring)?;
+    ops::decrypt_docs(spec, &mut docs, &metadata, &old_key, decryption.ignore_mac)?;
+    rewrap_and_emit(spec, docs, metadata, changes, formats, config, ring)
+}
+
+/// Applies the key changes, wraps a new data key and encrypts the decrypted documents.
+fn rewrap_and_emit(
+    spec: &FileSpec,
+    docs: Vec<hush_crypto::Map>,
+    mut metadata: hush_crypto::metadata::Metadata,
+    changes: &KeyChangeArgs,
+    formats: &FormatArgs,
+    config: &ConfigArgs,
+    ring: &KeyRing,
+) -> CliResult<Vec<u8>> {
     let added = keys::kinds_from_flags(&changes.as_key_args(true))?;
     let removed: Vec<KeyKind> = keys::kinds_from_flags(&changes.as_key_args(false))?;
     for group in metadata.key_groups.iter_mut() {
@@ -128,18 +166,19 @@ pub fn rotate_bytes(
         ));
     }
     let key = DataKey::generate();
-    opened
-        .ring
-        .wrap(
-            &mut metadata.key_groups,
-            metadata.shamir_threshold,
-            &key,
-            &ops::now_rfc3339(),
-        )
-        .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
+    let now = ops::now_rfc3339();
+    ring.wrap(
+        &mut metadata.key_groups,
+        metadata.shamir_threshold,
+        &key,
+        &now,
+    )
+    .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
+    // Lets `hush rotation status` and `--older-than` tell the data key's age.
+    super::rotation_status::stamp_rotation(&mut metadata, &now);
     let cfg = crate::config::load_for(&spec.name, config.config.as_deref()).unwrap_or(None);
     let opts = ops::emit_options(formats, cfg.as_ref());
-    ops::seal_and_emit(spec, opened.docs, &mut metadata, &key, None, &opts)
+    ops::seal_and_emit(spec, docs, &mut metadata, &key, None, &opts)
 }
 
 /// Key identity ignoring the wrapped data (and, for KMS, the context).

@@ -15,9 +15,15 @@ use crate::{config, keys};
 
 #[derive(Args, Debug)]
 pub struct UpdatekeysArgs {
-    /// Encrypted files to update
-    #[arg(required = true)]
+    /// Encrypted files to update (with --all: the directory, default .)
+    #[arg(required_unless_present = "all")]
     pub files: Vec<PathBuf>,
+    /// Update every SOPS file under the given directory, in parallel
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: worker threads (default: four per core)
+    #[arg(long, requires = "all")]
+    pub jobs: Option<usize>,
     /// Apply without asking
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -65,6 +71,9 @@ impl Plan {
 }
 
 pub fn run(args: UpdatekeysArgs) -> CliResult<()> {
+    if args.all {
+        return super::updatekeys_all::run(&args);
+    }
     let mut first_error = None;
     for file in &args.files {
         if let Err(e) = update_one(&args, file) {
@@ -153,7 +162,7 @@ pub fn plan(
     }
 }
 
-fn confirm() -> CliResult<bool> {
+pub(crate) fn confirm() -> CliResult<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(CliError::new(
             Code::Generic,
