@@ -12,6 +12,7 @@ mod keys;
 mod ops;
 mod scan_cmd;
 mod seal_cmd;
+#[cfg(feature = "k8s")]
 mod sync_cmd;
 mod tree_walk;
 
@@ -75,6 +76,7 @@ enum Cmd {
     /// Scan files, staged changes or Git history for plaintext secrets
     Scan(scan_cmd::ScanArgs),
     /// Work with hush-controller's SecretSyncs (refresh one now)
+    #[cfg(feature = "k8s")]
     Sync(sync_cmd::SyncArgs),
 }
 
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
         Cmd::ExecEnv(a) => exec::run_env(a),
         Cmd::ExecFile(a) => exec::run_file(a),
         Cmd::Keygen(a) => keygen::run(a),
+        #[cfg(feature = "k8s")]
         Cmd::Sync(a) => sync_cmd::run(a).map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}"))),
         Cmd::Seal(a) => {
             seal_cmd::run(a).map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}")))
