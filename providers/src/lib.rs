@@ -5,6 +5,7 @@
 pub mod age;
 pub mod keyring;
 pub mod pgp;
+pub mod secrets;
 pub mod source;
 
 pub use crate::age::{AgeEnv, AgeSource, PassphrasePrompt};

@@ -1,0 +1,183 @@
+//! The SecretSync controller: keeps a Kubernetes Secret in sync with values in Vault
+//! or a cloud secret manager, records which source version is live and when it last
+//! changed, flags overdue rotations and restarts the workloads that asked for it.
+//!
+//! Triggers: SecretSync changes, the refresh interval, the refresh annotation, and
+//! any change to a target Secret (drift is corrected at once).
+
+mod desired;
+mod plan;
+mod reconcile;
+mod sources;
+pub mod target;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    runtime::{controller::Action, reflector::ObjectRef, watcher, Controller},
+    Api, Client, ResourceExt,
+};
+use rand::Rng;
+
+use crate::{crd::SecretSync, kube_util::events::Events, metrics::Metrics};
+pub use reconcile::reconcile;
+pub use sources::StoreClients;
+
+/// Annotation on every target Secret naming its SecretSync (same namespace); the
+/// Secret watch maps changes back through it.
+pub const SYNCED_BY: &str = "hush.dev/secret-sync";
+
+/// Errors that abort a reconcile; provider and spec problems are reported in status
+/// instead and never reach here.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("SecretSync has no namespace")]
+    NoNamespace,
+}
+
+/// Tunables, mostly for tests.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// First retry delay after a failure; doubles up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Parallel reconciles.
+    pub concurrency: u16,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            min_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(300),
+            concurrency: 16,
+        }
+    }
+}
+
+/// Shared state of the controller.
+pub struct Context {
+    pub client: Client,
+    pub metrics: Metrics,
+    pub events: Events,
+    pub stores: StoreClients,
+    pub settings: Settings,
+    failures: Mutex<HashMap<(String, String), u32>>,
+    overdue: Mutex<HashSet<(String, String)>>,
+    refreshes: Mutex<HashMap<(String, String), String>>,
+}
+
+impl Context {
+    pub fn new(client: Client, metrics: Metrics, settings: Settings) -> Self {
+        Self {
+            events: Events::new(client.clone(), "hush-controller"),
+            client,
+            metrics,
+            stores: StoreClients::default(),
+            settings,
+            failures: Mutex::default(),
+            overdue: Mutex::default(),
+            refreshes: Mutex::default(),
+        }
+    }
+
+    /// Next retry delay for an object: exponential, capped, with ±20% jitter so that many
+    /// failing objects do not hit a recovering provider at the same instant.
+    fn backoff(&self, key: &(String, String), at_least: Option<Duration>) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let n = failures.entry(key.clone()).or_insert(0);
+        let base = self
+            .settings
+            .min_backoff
+            .saturating_mul(1u32 << (*n).min(16))
+            .min(self.settings.max_backoff);
+        *n = n.saturating_add(1);
+        let factor = rand::thread_rng().gen_range(0.8..1.2);
+        base.mul_f64(factor).max(at_least.unwrap_or_default())
+    }
+
+    fn handled_refresh(&self, key: &(String, String)) -> Option<String> {
+        self.refreshes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn remember_refresh(&self, key: &(String, String), value: &str) {
+        self.refreshes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), value.to_string());
+    }
+
+    fn reset_backoff(&self, key: &(String, String)) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    /// Track the overdue set and update the gauge; true when `overdue` is new.
+    fn mark_overdue(&self, key: &(String, String), overdue: bool) -> bool {
+        let mut set = self.overdue.lock().unwrap_or_else(|e| e.into_inner());
+        let changed = if overdue {
+            set.insert(key.clone())
+        } else {
+            set.remove(key)
+        };
+        self.metrics.rotation_overdue.set(set.len() as i64);
+        changed && overdue
+    }
+}
+
+/// Start of the refresh slot `now` falls in: refreshes are aligned to multiples of the
+/// interval, so SecretSyncs that share a remote secret and an interval refresh
+/// together and share one provider read per slot.
+pub fn slot_start(now: jiff::Timestamp, interval: Duration) -> jiff::Timestamp {
+    let step = interval.as_secs().max(1) as i64;
+    let secs = now.as_second().div_euclid(step) * step;
+    jiff::Timestamp::from_second(secs).unwrap_or(now)
+}
+
+fn error_policy(sync: Arc<SecretSync>, err: &Error, ctx: Arc<Context>) -> Action {
+    let key = (sync.namespace().unwrap_or_default(), sync.name_any());
+    let delay = ctx.backoff(&key, None);
+    tracing::warn!(namespace = %key.0, name = %key.1, %err, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// Map a target Secret back to the SecretSync that writes it.
+fn secret_to_sync(secret: Secret) -> Option<ObjectRef<SecretSync>> {
+    let name = secret.annotations().get(SYNCED_BY)?.clone();
+    let ns = secret.namespace()?;
+    Some(ObjectRef::new(&name).within(&ns))
+}
+
+/// Run the SecretSync controller until the stream ends (shutdown signal).
+pub async fn run(ctx: Arc<Context>) {
+    let client = ctx.client.clone();
+    let syncs: Api<SecretSync> = Api::all(client.clone());
+    let secrets: Api<Secret> = Api::all(client);
+    Controller::new(syncs, watcher::Config::default())
+        .watches(secrets, watcher::Config::default(), secret_to_sync)
+        .with_config(
+            kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency),
+        )
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(err) = result {
+                tracing::debug!(%err, "controller stream");
+            }
+        })
+        .await;
+}
