@@ -39,6 +39,10 @@ impl Drop for Running {
 }
 
 async fn start_controller(client: &Client) -> Running {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let keys = Arc::new(KeyStore::new(
         client.clone(),
         KeySettings {

@@ -120,7 +120,14 @@ async fn unseal_and_write(
                     message: format!("Secret \"{secret_name}\" is immutable and differs; delete it to let the controller recreate it"),
                 }));
             } else {
-                api.replace(&secret_name, &PostParams::default(), &next)
+                // A merge patch of exactly the difference, conditional on the live
+                // resourceVersion (a concurrent change makes it fail with 409 and retry).
+                let mut patch = merge_diff(
+                    &serde_json::to_value(&live).unwrap_or_default(),
+                    &serde_json::to_value(&next).unwrap_or_default(),
+                );
+                patch["metadata"]["resourceVersion"] = live.resource_version().into();
+                api.patch(&secret_name, &PatchParams::default(), &Patch::Merge(&patch))
                     .await?;
                 true
             }
@@ -132,6 +139,34 @@ async fn unseal_and_write(
     ctx.metrics
         .record_use(namespace, &secret_name, &key_info.fingerprint);
     Ok(Ok(wrote))
+}
+
+/// RFC 7386 merge patch turning `from` into `to`: changed members, `null` for removed ones.
+fn merge_diff(from: &serde_json::Value, to: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match (from, to) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut patch = serde_json::Map::new();
+            for (key, old) in a {
+                match b.get(key) {
+                    None => {
+                        patch.insert(key.clone(), Value::Null);
+                    }
+                    Some(new) if new != old => {
+                        patch.insert(key.clone(), merge_diff(old, new));
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (key, new) in b {
+                if !a.contains_key(key) {
+                    patch.insert(key.clone(), new.clone());
+                }
+            }
+            Value::Object(patch)
+        }
+        _ => to.clone(),
+    }
 }
 
 /// Unseal on the blocking pool. Returns the Secret and the index of the newest key
@@ -220,4 +255,20 @@ async fn publish(ss: &SealedSecret, ctx: &Context, warning: bool, reason: &str, 
     ctx.events
         .publish(&reference, warning, reason, "Unseal", note)
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_diff;
+    use serde_json::json;
+
+    #[test]
+    fn merge_diff_sets_changes_and_nulls_removals() {
+        let from = json!({"data": {"a": "1", "b": "2"}, "type": "Opaque", "m": {"x": 1}});
+        let to = json!({"data": {"a": "9", "c": "3"}, "type": "Opaque", "m": {"x": 1}});
+        assert_eq!(
+            merge_diff(&from, &to),
+            json!({"data": {"a": "9", "b": null, "c": "3"}})
+        );
+    }
 }
