@@ -324,6 +324,81 @@ fn reason_phrase(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sealed::keys::KeyInfo;
+    use hush_crypto::sealing::{generate_sealing_key, Scope};
+
+    fn key_set(count: usize) -> KeySet {
+        let mut set = KeySet::default();
+        for i in 0..count {
+            let m = generate_sealing_key(
+                2048,
+                "t",
+                std::time::SystemTime::now(),
+                Duration::from_secs(3600),
+            )
+            .unwrap();
+            set.info.push(KeyInfo {
+                secret_name: format!("k{i}"),
+                fingerprint: m.private_key.fingerprint(),
+                created: std::time::SystemTime::now(),
+                certificate_pem: m.tls_crt(),
+            });
+            set.private.push(m.private_key);
+        }
+        set
+    }
+
+    fn sealed_json(keys: &KeySet, index: usize, value: &str) -> String {
+        let label = scope_label(Scope::Strict, "ns", "s");
+        let ct = seal(keys.private[index].public_key(), &label, value.as_bytes()).unwrap();
+        serde_json::json!({
+            "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+            "metadata": { "name": "s", "namespace": "ns" },
+            "spec": { "encryptedData": { "k": STANDARD.encode(ct) } }
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn cert_verify_and_rotate() {
+        let keys = key_set(2);
+        let limiter = RateLimiter::new(100.0, 100);
+        let cert = handle(&keys, &limiter, "GET", "/v1/cert.pem", "c", b"");
+        assert_eq!(cert.status, 200);
+        assert_eq!(cert.body, keys.info[1].certificate_pem.as_bytes());
+        let old = sealed_json(&keys, 0, "plain-value");
+        assert_eq!(
+            handle(&keys, &limiter, "POST", "/v1/verify", "c", old.as_bytes()).status,
+            200
+        );
+        let other = key_set(1);
+        let foreign = sealed_json(&other, 0, "plain-value");
+        let refused = handle(
+            &keys,
+            &limiter,
+            "POST",
+            "/v1/verify",
+            "c",
+            foreign.as_bytes(),
+        );
+        assert_eq!(refused.status, 409);
+        assert!(!String::from_utf8_lossy(&refused.body).contains("plain-value"));
+        let rotated = handle(&keys, &limiter, "POST", "/v1/rotate", "c", old.as_bytes());
+        assert_eq!(rotated.status, 200);
+        let manifest = one_manifest(&rotated.body).unwrap();
+        let ct = STANDARD.decode(&manifest.spec.encrypted_data["k"]).unwrap();
+        let label = scope_label(Scope::Strict, "ns", "s");
+        let (index, plain) = unseal_with_any(&keys.private, &label, &ct).unwrap();
+        assert_eq!(
+            (index, plain.as_slice()),
+            (1, b"plain-value".as_slice()),
+            "re-encrypted to the newest key"
+        );
+        assert_eq!(
+            handle(&keys, &limiter, "GET", "/healthz", "c", b"").status,
+            200
+        );
+    }
 
     #[test]
     fn limiter_allows_a_burst_then_refuses() {
