@@ -8,5 +8,6 @@ pub mod crd;
 pub mod duration;
 pub mod kube_util;
 pub mod metrics;
+pub mod sealed;
 pub mod sync;
 pub mod telemetry;

@@ -4,7 +4,9 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use clap::Parser;
 use hush_controller::{
+    duration,
     metrics::Metrics,
+    sealed::{self, http::RateLimiter, keys::KeySettings, keys::KeyStore},
     sync::{self, Settings},
     telemetry::{self, LogFormat},
 };
@@ -31,6 +33,47 @@ struct Args {
     /// Longest retry delay after repeated failures, in seconds.
     #[arg(long, default_value_t = 300)]
     max_backoff: u64,
+    /// Sealed Secrets: serve the Bitnami-compatible controller as well.
+    #[arg(long, env = "HUSH_SEALED_SECRETS", default_value_t = true, action = clap::ArgAction::Set)]
+    sealed_secrets: bool,
+    /// Sealed Secrets API (`/v1/cert.pem`, `/v1/verify`, `/v1/rotate`, `/healthz`).
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LISTEN_ADDR",
+        default_value = "0.0.0.0:8080"
+    )]
+    listen_addr: SocketAddr,
+    /// Sealed Secrets metrics (per-key usage and age).
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LISTEN_METRICS_ADDR",
+        default_value = "0.0.0.0:8081"
+    )]
+    listen_metrics_addr: SocketAddr,
+    /// Namespace holding the key Secrets (defaults to POD_NAMESPACE, then kube-system).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "kube-system")]
+    key_namespace: String,
+    /// Key Secret name prefix (Bitnami's default, so existing keys load).
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_KEY_PREFIX",
+        default_value = "sealed-secrets-key"
+    )]
+    key_prefix: String,
+    /// RSA key size for new keys.
+    #[arg(long, env = "SEALED_SECRETS_KEY_SIZE", default_value_t = 4096)]
+    key_size: usize,
+    /// Generate a new key this often after the newest (`0` = never), e.g. `720h` (30 days).
+    #[arg(long, env = "SEALED_SECRETS_KEY_RENEW_PERIOD", default_value = "720h")]
+    key_renew_period: String,
+    /// Generate a new key at startup even if the newest is recent (SIGUSR1 does it at runtime).
+    #[arg(long)]
+    force_new_key: bool,
+    /// `/v1/verify` and `/v1/rotate` requests per second per client.
+    #[arg(long, default_value_t = 2.0)]
+    rate_limit: f64,
+    #[arg(long, default_value_t = 2)]
+    rate_limit_burst: u32,
 }
 
 #[tokio::main]
@@ -48,10 +91,53 @@ async fn main() -> anyhow::Result<()> {
         max_backoff: Duration::from_secs(args.max_backoff.max(1)),
         concurrency: args.concurrency.max(1),
     };
-    let ctx = Arc::new(sync::Context::new(client, metrics, settings));
-    tracing::info!("hush-controller starting: SecretSync controller");
-    // Later controllers (sealed secrets, SOPS from Git) join here.
-    sync::run(ctx).await;
+    let ctx = Arc::new(sync::Context::new(client.clone(), metrics, settings));
+    let mut sealed_tasks = Vec::new();
+    let sealed_controller = if args.sealed_secrets {
+        let renew = duration::parse(&args.key_renew_period)
+            .map_err(|e| anyhow::anyhow!("--key-renew-period: {e}"))?;
+        let keys = Arc::new(KeyStore::new(
+            client.clone(),
+            KeySettings {
+                namespace: args.key_namespace.clone(),
+                prefix: args.key_prefix.clone(),
+                bits: args.key_size,
+                ..KeySettings::default()
+            },
+        ));
+        keys.ensure(renew, args.force_new_key).await?;
+        let sealed_ctx = Arc::new(sealed::Context::new(
+            client.clone(),
+            keys.clone(),
+            sealed::Settings {
+                concurrency: args.concurrency.max(1),
+                ..sealed::Settings::default()
+            },
+        ));
+        let limiter = Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst));
+        sealed_tasks.push(tokio::spawn(keys.clone().renew_loop(renew)));
+        sealed_tasks.push(tokio::spawn(async move {
+            let _ = sealed::http::serve_api(args.listen_addr, keys.clone(), limiter).await;
+        }));
+        let (keys, metrics) = (sealed_ctx.keys.clone(), sealed_ctx.metrics.clone());
+        sealed_tasks.push(tokio::spawn(async move {
+            let _ = sealed::http::serve_metrics(args.listen_metrics_addr, keys, metrics).await;
+        }));
+        Some(sealed::run(sealed_ctx))
+    } else {
+        None
+    };
+    tracing::info!("hush-controller starting: SecretSync and SealedSecret controllers");
+    // Later controllers (SOPS from Git) join here.
+    match sealed_controller {
+        Some(sealed_run) => {
+            futures::future::join(sync::run(ctx), sealed_run).await;
+        }
+        None => sync::run(ctx).await,
+    }
+    for task in sealed_tasks {
+        task.abort();
+    }
     server.abort();
     tracing::info!("hush-controller stopped");
     Ok(())

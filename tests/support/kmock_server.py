@@ -37,6 +37,7 @@ RESOURCES = {
     "hush.dev/v1alpha1/secretsyncs": ("SecretSync", True),
     "hush.dev/v1alpha1/secretstores": ("SecretStore", True),
     "hush.dev/v1alpha1/clustersecretstores": ("ClusterSecretStore", False),
+    "bitnami.com/v1alpha1/sealedsecrets": ("SealedSecret", True),
 }
 _rv = itertools.count(1)
 

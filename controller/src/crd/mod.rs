@@ -2,10 +2,12 @@
 //! generated from these types by `hush-crdgen` (a test fails when it is stale).
 
 mod common;
+mod sealed_secret;
 mod secret_sync;
 mod store;
 
 pub use common::*;
+pub use sealed_secret::*;
 pub use secret_sync::*;
 pub use store::*;
 
@@ -23,6 +25,7 @@ pub fn all_crds() -> Vec<(
             ClusterSecretStore::crd(),
         ),
         ("hush.dev_secretsyncs.yaml", SecretSync::crd()),
+        ("bitnami.com_sealedsecrets.yaml", SealedSecret::crd()),
     ]
 }
 

@@ -1,0 +1,125 @@
+//! The Sealed Secrets controller: a drop-in for Bitnami's. Unseals
+//! `bitnami.com/v1alpha1` SealedSecrets into Secrets with the keys in
+//! [`keys::KeyStore`], serves `/v1/cert.pem`, `/v1/verify`, `/v1/rotate` ([`http`]),
+//! and records which key unsealed each Secret (annotations and metrics).
+
+pub mod http;
+pub mod keys;
+pub mod metrics;
+mod reconcile;
+pub mod secret;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    runtime::{controller::Action, watcher, Controller},
+    Api, Client, ResourceExt,
+};
+use rand::Rng;
+
+use crate::{crd::SealedSecret, kube_util::events::Events};
+pub use reconcile::reconcile;
+
+/// Errors that abort a reconcile and are retried with backoff. Unseal and
+/// ownership problems go to status instead.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("SealedSecret has no namespace")]
+    NoNamespace,
+    #[error("unseal task failed: {0}")]
+    Task(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    pub concurrency: u16,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            min_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            concurrency: 16,
+        }
+    }
+}
+
+pub struct Context {
+    pub client: Client,
+    pub keys: Arc<keys::KeyStore>,
+    pub metrics: metrics::SealedMetrics,
+    pub events: Events,
+    pub settings: Settings,
+    failures: Mutex<HashMap<(String, String), u32>>,
+}
+
+impl Context {
+    pub fn new(client: Client, keys: Arc<keys::KeyStore>, settings: Settings) -> Self {
+        Self {
+            events: Events::new(client.clone(), "hush-controller"),
+            client,
+            keys,
+            metrics: metrics::SealedMetrics::new(),
+            settings,
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Exponential backoff with jitter per object.
+    fn backoff(&self, key: &(String, String)) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let n = failures.entry(key.clone()).or_insert(0);
+        let base = self
+            .settings
+            .min_backoff
+            .saturating_mul(1u32 << (*n).min(16))
+            .min(self.settings.max_backoff);
+        *n = n.saturating_add(1);
+        base.mul_f64(rand::thread_rng().gen_range(0.8..1.2))
+    }
+
+    fn reset_backoff(&self, key: &(String, String)) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+fn error_policy(ss: Arc<SealedSecret>, err: &Error, ctx: Arc<Context>) -> Action {
+    let key = (ss.namespace().unwrap_or_default(), ss.name_any());
+    let delay = ctx.backoff(&key);
+    tracing::warn!(namespace = %key.0, name = %key.1, %err, retry_in = ?delay, "sealed secret reconcile failed");
+    Action::requeue(delay)
+}
+
+/// Run until the shutdown signal. Secrets owned by a SealedSecret map back to it,
+/// so a deleted or edited Secret is recreated or corrected.
+pub async fn run(ctx: Arc<Context>) {
+    let sealed: Api<SealedSecret> = Api::all(ctx.client.clone());
+    let secrets: Api<Secret> = Api::all(ctx.client.clone());
+    Controller::new(sealed, watcher::Config::default())
+        .owns(secrets, watcher::Config::default())
+        .with_config(
+            kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency),
+        )
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(err) = result {
+                tracing::debug!(%err, "sealed secret controller stream");
+            }
+        })
+        .await;
+}
