@@ -82,33 +82,34 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        // The scanner has its own exit codes: 0 clean, 1 findings, 2 error or incomplete.
-        Cmd::Scan(a) => {
-            return scan_cmd::run(a).unwrap_or_else(|e| {
-                eprintln!("hush: scan: {e:#}");
-                ExitCode::from(2)
-            })
-        }
-        Cmd::Encrypt(a) => encrypt::run(a),
-        Cmd::Decrypt(a) => decrypt::run(a),
-        Cmd::Edit(a) => edit::run(a),
-        Cmd::Set(a) => set::run_set(a),
-        Cmd::Unset(a) => set::run_unset(a),
-        Cmd::Rotate(a) => rotate::run(a),
-        Cmd::Updatekeys(a) => updatekeys::run(a),
-        Cmd::Reseal(a) => reseal::run(a),
-        Cmd::Rotation(a) => rotation_status::run(a),
-        Cmd::Filestatus(a) => filestatus::run(a),
-        Cmd::ExecEnv(a) => exec::run_env(a),
-        Cmd::ExecFile(a) => exec::run_file(a),
-        Cmd::Keygen(a) => keygen::run(a),
-        #[cfg(feature = "k8s")]
-        Cmd::Sync(a) => sync_cmd::run(a).map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}"))),
-        Cmd::Seal(a) => {
-            seal_cmd::run(a).map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}")))
-        }
-    };
+    let result =
+        match cli.command {
+            // The scanner has its own exit codes: 0 clean, 1 findings, 2 error or incomplete.
+            Cmd::Scan(a) => {
+                return scan_cmd::run(a).unwrap_or_else(|e| {
+                    eprintln!("hush: scan: {e:#}");
+                    ExitCode::from(2)
+                })
+            }
+            Cmd::Encrypt(a) => encrypt::run(a),
+            Cmd::Decrypt(a) => decrypt::run(a),
+            Cmd::Edit(a) => edit::run(a),
+            Cmd::Set(a) => set::run_set(a),
+            Cmd::Unset(a) => set::run_unset(a),
+            Cmd::Rotate(a) => rotate::run(a),
+            Cmd::Updatekeys(a) => updatekeys::run(a),
+            Cmd::Reseal(a) => reseal::run(a),
+            Cmd::Rotation(a) => rotation_status::run(a),
+            Cmd::Filestatus(a) => filestatus::run(a),
+            Cmd::ExecEnv(a) => exec::run_env(a),
+            Cmd::ExecFile(a) => exec::run_file(a),
+            Cmd::Keygen(a) => keygen::run(a),
+            #[cfg(feature = "k8s")]
+            Cmd::Sync(a) => sync_cmd::run(a)
+                .map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}"))),
+            Cmd::Seal(a) => seal_cmd::run(a)
+                .map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}"))),
+        };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -306,7 +306,13 @@ impl OpenBao {
 
     /// Calls the Vault HTTP API as root (for test setup: mounts, policies, keys).
     pub fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-        http(self.process.port, method, path, body, &[("X-Vault-Token", &self.root_token)])
+        http(
+            self.process.port,
+            method,
+            path,
+            body,
+            &[("X-Vault-Token", &self.root_token)],
+        )
     }
 }
 
