@@ -206,7 +206,7 @@ fn bao_transit(keys: &[&str]) -> OpenBao {
 #[test]
 fn vault_transit_round_trip_metadata_rotate_updatekeys_and_revocation() {
     let bao = bao_transit(&["first", "second"]);
-    let env = vec![("VAULT_TOKEN".to_string(), bao.token().clone())];
+    let env = vec![("VAULT_TOKEN".to_string(), bao.token().to_string())];
     let uri = |k: &str| format!("{}/v1/sops/transit/keys/{k}", bao.url());
     let sb = Sandbox::new();
     let path = encrypt_to(&sb, &env, &["--hc-vault-transit", &uri("first")], "s.yaml");
@@ -234,7 +234,7 @@ fn vault_transit_round_trip_metadata_rotate_updatekeys_and_revocation() {
     assert!(stderr(&out).contains("VAULT_TOKEN"), "{}", stderr(&out));
 
     // token from ~/.vault-token when VAULT_TOKEN is unset
-    std::fs::write(sb.home().join(".vault-token"), &bao.token()).unwrap();
+    std::fs::write(sb.home().join(".vault-token"), bao.token()).unwrap();
     assert_eq!(decrypt(&sb, &[], &path), PLAIN);
 
     let mut cmd = hush_with(&sb, &env);
@@ -278,7 +278,7 @@ fn vault_transit_round_trip_metadata_rotate_updatekeys_and_revocation() {
         err.contains("sops/transit/keys/second") && err.contains("403"),
         "{err}"
     );
-    assert!(!err.contains(&weak) && !err.contains(&bao.token()), "{err}");
+    assert!(!err.contains(&weak) && !err.contains(bao.token()), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
@@ -476,7 +476,7 @@ fn mixed_backend_key_groups_with_a_shamir_threshold() {
     let version = vault.create_key("mixed");
     let sb = Sandbox::new();
     let mut env = moto_env(&moto);
-    env.push(("VAULT_TOKEN".into(), bao.token().clone()));
+    env.push(("VAULT_TOKEN".into(), bao.token().to_string()));
     env.extend(gcp_env(&gcp));
     env.extend(azure_env(&sb, &vault));
 

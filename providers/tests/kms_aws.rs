@@ -30,7 +30,7 @@ fn moto() -> &'static Moto {
 /// Calls the KMS JSON API directly (test setup).
 fn kms_api(target: &str, body: &str) -> serde_json::Value {
     let (status, text) = http(
-        moto().0.port,
+        moto().port(),
         "POST",
         "/",
         Some(body),

@@ -52,7 +52,7 @@ fn master(kind: KeyKind, enc: String) -> MasterKey {
 #[test]
 fn round_trip_stores_vault_ciphertext_and_survives_key_rotation() {
     let bao = bao_with_transit(&["first"]);
-    let src = source(&bao.token());
+    let src = source(bao.token());
     let kind = key(&bao.url(), "first");
     let enc = src.wrap(&kind, &[9u8; 32]).unwrap();
     assert!(enc.starts_with("vault:v1:"), "{enc}");
@@ -76,7 +76,7 @@ fn round_trip_stores_vault_ciphertext_and_survives_key_rotation() {
 #[test]
 fn wrong_key_revoked_token_and_missing_token_are_distinct_errors() {
     let bao = bao_with_transit(&["a", "b"]);
-    let src = source(&bao.token());
+    let src = source(bao.token());
     let enc = src.wrap(&key(&bao.url(), "a"), &[1u8; 32]).unwrap();
 
     // wrong key: the ciphertext of "a" presented to "b"
@@ -89,7 +89,7 @@ fn wrong_key_revoked_token_and_missing_token_are_distinct_errors() {
         text.contains(&bao.url()) && text.contains("sops/transit/keys/b"),
         "{text}"
     );
-    assert!(!text.contains(&bao.token()), "{text}");
+    assert!(!text.contains(bao.token()), "{text}");
 
     // a token without decrypt permission (access revoked)
     let (status, body) = bao.api(
@@ -136,10 +136,10 @@ fn a_stopped_server_fails_within_the_time_budget() {
         base_delay: Duration::from_millis(50),
         ..NetSettings::default()
     })
-    .with_token(&bao.token());
+    .with_token(bao.token());
     let kind = key(&bao.url(), "k");
     let enc = src.wrap(&kind, &[4u8; 32]).unwrap();
-    bao.server.stop();
+    bao.process.stop();
     let start = Instant::now();
     let err = src.unwrap(&master(kind, enc)).unwrap_err().to_string();
     assert!(start.elapsed() < Duration::from_secs(6));
