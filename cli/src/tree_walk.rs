@@ -60,6 +60,21 @@ fn is_temp_file(name: &str) -> bool {
 
 /// Sniffs a file's content. A file that looks like SOPS but does not parse is still
 /// reported as SOPS, so that commands can report it as broken instead of hiding it.
+/// The files of one kind under `root`, or an error naming `root` (sops' exit code 2).
+pub fn find_kind(root: &Path, kind: FileKind) -> crate::exit::CliResult<Vec<PathBuf>> {
+    let found = find(root).map_err(|e| {
+        crate::exit::CliError::new(
+            crate::exit::Code::CouldNotReadInputFile,
+            format!("{}: {e}", root.display()),
+        )
+    })?;
+    Ok(found
+        .into_iter()
+        .filter(|(_, k)| *k == kind)
+        .map(|(p, _)| p)
+        .collect())
+}
+
 fn classify(path: &Path) -> Option<FileKind> {
     let meta = std::fs::metadata(path).ok()?;
     if meta.len() > MAX_CANDIDATE_BYTES || path.file_name()? == ".sops.yaml" {

@@ -77,17 +77,7 @@ fn wants_json(args: &RotateArgs) -> CliResult<bool> {
 pub fn run(args: &RotateArgs) -> CliResult<()> {
     let json = wants_json(args)?;
     let root = args.file.clone().unwrap_or_else(|| PathBuf::from("."));
-    let files: Vec<PathBuf> = tree_walk::find(&root)
-        .map_err(|e| {
-            CliError::new(
-                Code::CouldNotReadInputFile,
-                format!("{}: {e}", root.display()),
-            )
-        })?
-        .into_iter()
-        .filter(|(_, k)| *k == FileKind::Sops)
-        .map(|(p, _)| p)
-        .collect();
+    let files: Vec<PathBuf> = tree_walk::find_kind(&root, FileKind::Sops)?;
     let now = SystemTime::now();
     // One ring for every worker: identities and KMS clients are set up once.
     let ring = ops::decryption_ring(&args.decryption)?;

@@ -32,17 +32,7 @@ pub fn run(args: &UpdatekeysArgs) -> CliResult<()> {
         .first()
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
-    let files: Vec<PathBuf> = tree_walk::find(&root)
-        .map_err(|e| {
-            CliError::new(
-                Code::CouldNotReadInputFile,
-                format!("{}: {e}", root.display()),
-            )
-        })?
-        .into_iter()
-        .filter(|(_, k)| *k == FileKind::Sops)
-        .map(|(p, _)| p)
-        .collect();
+    let files: Vec<PathBuf> = tree_walk::find_kind(&root, FileKind::Sops)?;
     let prepared = tree_walk::parallel_map(&files, args.jobs, |p| prepare(args, p));
     let mut failures = 0usize;
     let mut pending = Vec::new();
