@@ -38,6 +38,7 @@
 
 mod analysis;
 mod emitter;
+mod fast;
 mod gaps;
 mod nodes;
 mod parse;
@@ -47,6 +48,22 @@ mod typing;
 use crate::tree::Map;
 
 pub use parse::{parse_documents, MAX_ALIAS_EXPANSION};
+
+/// The two parsing paths, for differential tests: the saphyr-based general one
+/// and the fast one (`None` when the input is outside its subset).
+#[doc(hidden)]
+pub mod paths {
+    use crate::stores::StoreError;
+    use crate::tree::Map;
+
+    pub fn general(input: &str) -> Result<Vec<Map>, StoreError> {
+        super::parse::parse_documents_general(input)
+    }
+
+    pub fn fast(input: &str) -> Option<Vec<Map>> {
+        super::fast::parse_documents(input)
+    }
+}
 
 /// Output options for [`emit_documents`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,7 +26,18 @@ use crate::tree::{Comment, Item, Map, Value};
 pub const MAX_ALIAS_EXPANSION: usize = 1_000_000;
 
 /// Parses every document of `input`; each must be a mapping (or empty).
+///
+/// Plain block-style files take a fast byte-level path ([`super::fast`]) that builds
+/// the same tree; everything else (and every error) goes through saphyr.
 pub fn parse_documents(input: &str) -> Result<Vec<Map>, StoreError> {
+    if let Some(docs) = super::fast::parse_documents(input) {
+        return Ok(docs);
+    }
+    parse_documents_general(input)
+}
+
+/// The general path: saphyr events plus comment scanning.
+pub fn parse_documents_general(input: &str) -> Result<Vec<Map>, StoreError> {
     let mut builder = Builder::new(input);
     let mut parser = Parser::new_from_str(input);
     while let Some(next) = parser.next_event() {
