@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use hush_crypto::document::{self, EmitOptions, Format, LoadError};
-use hush_crypto::engine::{DecryptOutcome, IvStash};
+use hush_crypto::engine::{DecryptOutcome, IvStash, Stash};
 use hush_crypto::metadata::Metadata;
 use hush_crypto::sopsfile::{self, DecryptError, MacCheck};
 use hush_crypto::stores::json::JsonIndent;
@@ -127,21 +127,33 @@ pub fn decrypt_docs(
     key: &DataKey,
     ignore_mac: bool,
 ) -> CliResult<DecryptOutcome> {
+    decrypt_docs_with(spec, docs, metadata, key, ignore_mac, Stash::Keep)
+}
+
+fn decrypt_docs_with(
+    spec: &FileSpec,
+    docs: &mut [Map],
+    metadata: &Metadata,
+    key: &DataKey,
+    ignore_mac: bool,
+    stash: Stash,
+) -> CliResult<DecryptOutcome> {
     let check = if ignore_mac {
         MacCheck::Ignore
     } else {
         MacCheck::Verify
     };
-    let outcome = sopsfile::decrypt_documents(docs, metadata, key, check).map_err(|e| {
-        let code = match &e {
-            DecryptError::Value(_) => Code::ErrorDecryptingTree,
-            DecryptError::MacMissing => Code::MacNotFound,
-            DecryptError::MacMismatch => Code::MacMismatch,
-            DecryptError::MacUndecryptable(_) => Code::ErrorDecryptingMac,
-            _ => Code::Generic,
-        };
-        spec.error(code, e)
-    })?;
+    let outcome =
+        sopsfile::decrypt_documents_with(docs, metadata, key, check, stash).map_err(|e| {
+            let code = match &e {
+                DecryptError::Value(_) => Code::ErrorDecryptingTree,
+                DecryptError::MacMissing => Code::MacNotFound,
+                DecryptError::MacMismatch => Code::MacMismatch,
+                DecryptError::MacUndecryptable(_) => Code::ErrorDecryptingMac,
+                _ => Code::Generic,
+            };
+            spec.error(code, e)
+        })?;
     for path in &outcome.clear_comments {
         eprintln!(
             "hush: warning: {}: comment at {path} is not encrypted (expected for files from sops < 3.6)",
@@ -153,10 +165,28 @@ pub fn decrypt_docs(
 
 /// Loads, unwraps and decrypts in one go.
 pub fn open(spec: &FileSpec, bytes: &[u8], args: &DecryptArgsCommon) -> CliResult<Opened> {
+    open_with(spec, bytes, args, Stash::Keep)
+}
+
+/// [`open`] for output that is never encrypted again: no IV stash is recorded.
+pub fn open_read_only(
+    spec: &FileSpec,
+    bytes: &[u8],
+    args: &DecryptArgsCommon,
+) -> CliResult<Opened> {
+    open_with(spec, bytes, args, Stash::Skip)
+}
+
+fn open_with(
+    spec: &FileSpec,
+    bytes: &[u8],
+    args: &DecryptArgsCommon,
+    stash: Stash,
+) -> CliResult<Opened> {
     let (mut docs, metadata) = load_encrypted(spec, bytes)?;
     let ring = decryption_ring(args)?;
     let key = data_key(spec, &metadata, &ring)?;
-    let outcome = decrypt_docs(spec, &mut docs, &metadata, &key, args.ignore_mac)?;
+    let outcome = decrypt_docs_with(spec, &mut docs, &metadata, &key, args.ignore_mac, stash)?;
     Ok(Opened {
         docs,
         metadata,

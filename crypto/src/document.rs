@@ -119,6 +119,18 @@ pub fn is_encrypted(format: Format, bytes: &[u8]) -> bool {
     load_encrypted(format, bytes).is_ok()
 }
 
+/// [`is_encrypted`] for a file already read with [`load_plain`]: YAML and JSON
+/// answer from the loaded documents instead of parsing the bytes again.
+pub fn is_encrypted_loaded(format: Format, bytes: &[u8], docs: &[Map]) -> bool {
+    match format {
+        Format::Yaml | Format::Json => docs
+            .first()
+            .and_then(|d| d.get(SOPS_KEY))
+            .is_some_and(|v| Metadata::from_value(v).is_ok()),
+        _ => is_encrypted(format, bytes),
+    }
+}
+
 /// Reads an encrypted file: its documents (without metadata) and its metadata.
 pub fn load_encrypted(format: Format, bytes: &[u8]) -> Result<(Vec<Map>, Metadata), LoadError> {
     match format {
@@ -209,6 +221,12 @@ pub fn emit_encrypted(
 ) -> Result<Vec<u8>, StoreError> {
     let meta = metadata.to_value();
     match format {
+        // Appended while emitting, so the documents need no copy (`insert` would
+        // append too when there is no `sops` key yet).
+        Format::Yaml if docs.iter().all(|d| d.get(SOPS_KEY).is_none()) => {
+            let extra = Item::Entry(SOPS_KEY.to_string(), meta);
+            Ok(yaml::emit_documents_with(docs, &extra, &opts.yaml).into_bytes())
+        }
         Format::Yaml => {
             let with_meta: Vec<Map> = docs
                 .iter()

@@ -115,6 +115,23 @@ pub fn decrypt_branches(
     key: &DataKey,
     policy: &Policy,
 ) -> Result<DecryptOutcome, ValueError> {
+    decrypt_branches_with(branches, key, policy, Stash::Keep)
+}
+
+/// Whether a decryption records the IV stash (needed only to write the file back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stash {
+    Keep,
+    Skip,
+}
+
+/// [`decrypt_branches`], with the IV stash left empty when `stash` is [`Stash::Skip`].
+pub fn decrypt_branches_with(
+    branches: &mut [Map],
+    key: &DataKey,
+    policy: &Policy,
+    stash_mode: Stash,
+) -> Result<DecryptOutcome, ValueError> {
     let cipher = ValueCipher::new(key);
     let mut leaves = collect_leaves(branches, policy);
     // Each selected leaf decrypts independently; the result says what to record.
@@ -124,18 +141,17 @@ pub fn decrypt_branches(
         }
         let index = leaf.index;
         let fail = |source| LeafError { index, source };
-        let stored = match (&leaf.slot, leaf.comment()) {
-            (_, Some(c)) => c.text.clone(),
-            (Slot::Value(Value::Str(s)), None) => s.clone(),
+        let stored: &str = match (&leaf.slot, leaf.comment()) {
+            (_, Some(c)) => &c.text,
+            (Slot::Value(Value::Str(s)), None) => s,
             // A typed scalar where an ENC string belongs was added or edited in clear.
             _ => return Err(fail(CipherError::NotEncrypted)),
         };
-        match cipher.decrypt_value(&stored, &leaf.aad) {
+        match cipher.decrypt_value(stored, &leaf.aad) {
             Ok((plain, iv)) => {
-                let remembered = match (iv, plaintext_of(&plain)) {
-                    (Some(iv), Some((kind, bytes))) => {
-                        Some((IvStash::key(&leaf.aad, kind, &bytes), iv))
-                    }
+                let remembered = match (stash_mode, iv) {
+                    (Stash::Keep, Some(iv)) => plaintext_of(&plain)
+                        .map(|(kind, bytes)| (IvStash::key(&leaf.aad, kind, &bytes), iv)),
                     _ => None,
                 };
                 leaf.store_decrypted(plain);
@@ -226,8 +242,16 @@ impl Mac {
         if matches!(*value, Value::Comment(_)) || (self.only_encrypted && !selected) {
             return;
         }
-        if let Some((_, bytes)) = plaintext_of(&value) {
-            self.hash.update(&bytes);
+        // The bytes `plaintext_of` gives, without copying the text ones.
+        match &*value {
+            Value::Str(s) | Value::Time(s) => self.hash.update(s.as_bytes()),
+            Value::Bytes(b) => self.hash.update(b),
+            Value::Comment(c) => self.hash.update(c.text.as_bytes()),
+            other => {
+                if let Some((_, bytes)) = plaintext_of(other) {
+                    self.hash.update(&bytes);
+                }
+            }
         }
     }
 
@@ -307,17 +331,18 @@ impl Leaf<'_> {
 }
 
 /// One step of a display path.
-enum Seg {
-    Key(String),
+enum Seg<'t> {
+    Key(&'t str),
     Index(usize),
 }
 
 /// Walks the documents in order, recording each leaf with its AAD, display path
 /// and whether the selector picks it (sops' comment stack included).
-struct Collector<'p> {
+struct Collector<'p, 't> {
     policy: &'p Policy,
-    keys: Vec<String>,
-    display: Vec<Seg>,
+    /// Keys borrowed from the tree: no copy per entry.
+    keys: Vec<&'t str>,
+    display: Vec<Seg<'t>>,
     aad: String,
     comments: Vec<Vec<String>>,
     count: usize,
@@ -327,7 +352,7 @@ struct Collector<'p> {
     found_path: Option<String>,
 }
 
-fn collector(policy: &Policy, wanted_path: Option<usize>) -> Collector<'_> {
+fn collector<'t>(policy: &Policy, wanted_path: Option<usize>) -> Collector<'_, 't> {
     Collector {
         policy,
         keys: Vec::new(),
@@ -374,7 +399,7 @@ impl LeafError {
     }
 }
 
-impl Collector<'_> {
+impl<'t> Collector<'_, 't> {
     /// The AAD of the current position: the path plus `:`, and `:` at the top.
     fn current_aad(&self) -> String {
         if self.aad.is_empty() {
@@ -398,7 +423,7 @@ impl Collector<'_> {
         out
     }
 
-    fn leaf<'t>(&mut self, slot: Slot<'t>, own_comment: Option<&str>) -> Leaf<'t> {
+    fn leaf(&mut self, slot: Slot<'t>, own_comment: Option<&str>) -> Leaf<'t> {
         let index = self.count;
         self.count += 1;
         if self.wanted_path == Some(index) {
@@ -415,7 +440,7 @@ impl Collector<'_> {
         }
     }
 
-    fn map<'t>(&mut self, map: &'t mut Map, out: &mut Vec<Leaf<'t>>) {
+    fn map(&mut self, map: &'t mut Map, out: &mut Vec<Leaf<'t>>) {
         self.comments.push(Vec::new());
         for item in map.items.iter_mut() {
             match item {
@@ -425,11 +450,12 @@ impl Collector<'_> {
                     self.comments.last_mut().expect("pushed above").push(text);
                 }
                 Item::Entry(key, value) => {
+                    let key: &'t String = key;
                     let mark = self.aad.len();
                     self.aad.push_str(key);
                     self.aad.push(':');
-                    self.keys.push(key.clone());
-                    self.display.push(Seg::Key(key.clone()));
+                    self.keys.push(key);
+                    self.display.push(Seg::Key(key));
                     self.value(value, out);
                     self.display.pop();
                     self.keys.pop();
@@ -441,7 +467,7 @@ impl Collector<'_> {
         self.comments.pop();
     }
 
-    fn list<'t>(&mut self, list: &'t mut [Value], out: &mut Vec<Leaf<'t>>) {
+    fn list(&mut self, list: &'t mut [Value], out: &mut Vec<Leaf<'t>>) {
         self.comments.push(Vec::new());
         for (i, element) in list.iter_mut().enumerate() {
             self.display.push(Seg::Index(i));
@@ -458,7 +484,7 @@ impl Collector<'_> {
         self.comments.pop();
     }
 
-    fn value<'t>(&mut self, value: &'t mut Value, out: &mut Vec<Leaf<'t>>) {
+    fn value(&mut self, value: &'t mut Value, out: &mut Vec<Leaf<'t>>) {
         match value {
             Value::Map(m) => self.map(m, out),
             Value::List(l) => self.list(l, out),

@@ -1,7 +1,7 @@
 //! Encrypting and decrypting whole documents with their metadata: values, then
 //! the MAC under `lastmodified`, refusing a missing or wrong MAC by default.
 
-use crate::engine::{self, DecryptOutcome, IvStash, Policy, ValueError};
+use crate::engine::{self, DecryptOutcome, IvStash, Policy, Stash, ValueError};
 use crate::metadata::Metadata;
 use crate::{DataKey, Map};
 
@@ -70,7 +70,19 @@ pub fn decrypt_documents(
     key: &DataKey,
     check: MacCheck,
 ) -> Result<DecryptOutcome, DecryptError> {
-    let outcome = engine::decrypt_branches(docs, key, &policy_of(metadata))?;
+    decrypt_documents_with(docs, metadata, key, check, Stash::Keep)
+}
+
+/// [`decrypt_documents`]; with [`Stash::Skip`] the outcome's IV stash stays empty
+/// (for output that is never encrypted again, such as `decrypt`).
+pub fn decrypt_documents_with(
+    docs: &mut [Map],
+    metadata: &Metadata,
+    key: &DataKey,
+    check: MacCheck,
+    stash: Stash,
+) -> Result<DecryptOutcome, DecryptError> {
+    let outcome = engine::decrypt_branches_with(docs, key, &policy_of(metadata), stash)?;
     if check == MacCheck::Ignore {
         return Ok(outcome);
     }

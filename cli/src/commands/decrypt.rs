@@ -30,7 +30,7 @@ pub struct DecryptArgs {
 pub fn run(args: DecryptArgs) -> CliResult<()> {
     let spec = FileSpec::new(&args.file, &args.formats);
     let bytes = ops::read(&spec)?;
-    let opened = ops::open(&spec, &bytes, &args.decryption)?;
+    let opened = ops::open_read_only(&spec, &bytes, &args.decryption)?;
     let config = crate::config::load_for(&spec.name, args.config.config.as_deref()).unwrap_or(None);
     let opts = ops::emit_options(&args.formats, config.as_ref());
     let out = match &args.extract {

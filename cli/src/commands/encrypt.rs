@@ -35,11 +35,17 @@ pub const K8S_SECRET_REGEX: &str = "^(data|stringData)$";
 pub fn run(args: EncryptArgs) -> CliResult<()> {
     let spec = FileSpec::new(&args.file, &args.formats);
     let bytes = ops::read(&spec)?;
-    if document::is_encrypted(spec.input, &bytes) {
-        return Err(spec.error(Code::FileAlreadyEncrypted, "the file is already encrypted"));
-    }
-    let docs = document::load_plain(spec.input, &bytes)
-        .map_err(|e| spec.error(Code::CouldNotReadInputFile, e))?;
+    let docs = match document::load_plain(spec.input, &bytes) {
+        // One parse serves both the "already encrypted" check and the encryption.
+        Ok(docs) if document::is_encrypted_loaded(spec.input, &bytes, &docs) => {
+            return Err(spec.error(Code::FileAlreadyEncrypted, "the file is already encrypted"))
+        }
+        Ok(docs) => docs,
+        Err(_) if document::is_encrypted(spec.input, &bytes) => {
+            return Err(spec.error(Code::FileAlreadyEncrypted, "the file is already encrypted"));
+        }
+        Err(e) => return Err(spec.error(Code::CouldNotReadInputFile, e)),
+    };
     let config = config::load_for(&spec.name, args.config.config.as_deref())?;
     let rule = config.as_ref().and_then(|c| c.rule_for(&spec.name));
     let (groups, threshold) = keys::resolve(&args.keys, rule, &spec.display())?;

@@ -13,7 +13,7 @@ pub(crate) enum Style {
 }
 
 /// What the emitter's analysis found out about a scalar's text.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Analysis {
     pub multiline: bool,
     pub flow_plain_allowed: bool,
@@ -49,10 +49,151 @@ pub(crate) fn analyze(value: &str) -> Analysis {
     }
     // Decoding UTF-8 is the slow part; ASCII text (most keys and ENC values) skips it.
     if value.is_ascii() {
-        analyze_chars(value, value.bytes().map(char::from))
+        analyze_ascii(value.as_bytes())
     } else {
         analyze_chars(value, value.chars())
     }
+}
+
+/// Bytes that affect no flag but reset the "previous" ones: most of every scalar.
+const fn ordinary_table() -> [bool; 128] {
+    let mut t = [false; 128];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = !matches!(
+            b as u8,
+            b'#' | b','
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'"'
+                | b'%'
+                | b'@'
+                | b'`'
+                | b'?'
+                | b':'
+                | b'-'
+        );
+        b += 1;
+    }
+    t
+}
+
+static ORDINARY: [bool; 128] = ordinary_table();
+
+/// [`analyze_chars`] for ASCII text, skipping ordinary bytes quickly.
+fn analyze_ascii(bytes: &[u8]) -> Analysis {
+    let mut block_indicators = bytes.starts_with(b"---") || bytes.starts_with(b"...");
+    let mut flow_indicators = block_indicators;
+    let (mut line_breaks, mut special, mut tabs) = (false, false, false);
+    let (mut leading_space, mut leading_break) = (false, false);
+    let (mut trailing_space, mut trailing_break) = (false, false);
+    let (mut break_space, mut space_break) = (false, false);
+    let (mut previous_space, mut previous_break) = (false, false);
+    let mut preceded_by_whitespace = true;
+
+    let len = bytes.len();
+    for (i, &c) in bytes.iter().enumerate() {
+        if ORDINARY[c as usize] {
+            previous_space = false;
+            previous_break = false;
+            preceded_by_whitespace = false;
+            continue;
+        }
+        let first = i == 0;
+        let last = i + 1 == len;
+        let followed_by_whitespace = last || matches!(bytes[i + 1], b' ' | b'\t');
+        if first {
+            match c {
+                b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>'
+                | b'\'' | b'"' | b'%' | b'@' | b'`' => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                b'?' | b':' => {
+                    flow_indicators = true;
+                    block_indicators |= followed_by_whitespace;
+                }
+                b'-' if followed_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                b',' | b'?' | b'[' | b']' | b'{' | b'}' => flow_indicators = true,
+                b':' => {
+                    flow_indicators = true;
+                    block_indicators |= followed_by_whitespace;
+                }
+                b'#' if preceded_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                _ => {}
+            }
+        }
+        if c == b'\t' {
+            tabs = true;
+        } else if !(c == b'\n' || (0x20..=0x7e).contains(&c)) {
+            special = true;
+        }
+        let is_break = c == b'\r' || c == b'\n';
+        if c == b' ' {
+            leading_space |= first;
+            trailing_space |= last;
+            break_space |= previous_break;
+            previous_space = true;
+            previous_break = false;
+        } else if is_break {
+            line_breaks = true;
+            leading_break |= first;
+            trailing_break |= last;
+            space_break |= previous_space;
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_whitespace = c == b' ' || c == b'\t' || is_break || c == 0;
+    }
+    finish(Flags {
+        block_indicators,
+        flow_indicators,
+        line_breaks,
+        special,
+        tabs,
+        leading_space,
+        leading_break,
+        trailing_space,
+        trailing_break,
+        break_space,
+        space_break,
+    })
+}
+
+/// What a scan found, before it becomes the allowed styles.
+struct Flags {
+    block_indicators: bool,
+    flow_indicators: bool,
+    line_breaks: bool,
+    special: bool,
+    tabs: bool,
+    leading_space: bool,
+    leading_break: bool,
+    trailing_space: bool,
+    trailing_break: bool,
+    break_space: bool,
+    space_break: bool,
 }
 
 fn analyze_chars(value: &str, chars: impl Iterator<Item = char>) -> Analysis {
@@ -128,6 +269,35 @@ fn analyze_chars(value: &str, chars: impl Iterator<Item = char>) -> Analysis {
         first = false;
     }
 
+    finish(Flags {
+        block_indicators,
+        flow_indicators,
+        line_breaks,
+        special,
+        tabs,
+        leading_space,
+        leading_break,
+        trailing_space,
+        trailing_break,
+        break_space,
+        space_break,
+    })
+}
+
+fn finish(f: Flags) -> Analysis {
+    let Flags {
+        block_indicators,
+        flow_indicators,
+        line_breaks,
+        special,
+        tabs,
+        leading_space,
+        leading_break,
+        trailing_space,
+        trailing_break,
+        break_space,
+        space_break,
+    } = f;
     let mut a = Analysis {
         multiline: line_breaks,
         flow_plain_allowed: true,
@@ -174,7 +344,7 @@ fn analyze_chars(value: &str, chars: impl Iterator<Item = char>) -> Analysis {
 pub(crate) fn string_node_style(s: &str, a: &Analysis) -> Style {
     // NEL, LS and PS are line breaks to libyaml but not to YAML 1.2 parsers; only
     // double quotes keep them unambiguous (yaml.v3 would use single quotes here).
-    if s.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+    if !s.is_ascii() && s.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
         return Style::DoubleQuoted;
     }
     let requested = if s.contains('\n') {
@@ -211,6 +381,16 @@ mod tests {
 
     fn style(s: &str) -> Style {
         string_node_style(s, &analyze(s))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_scan_matches_char_scan(s in "[ -~\t\n\r\x00\x7f]{0,12}") {
+            proptest::prop_assert_eq!(
+                analyze_ascii(s.as_bytes()),
+                analyze_chars(&s, s.chars())
+            );
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ mod parse;
 mod resolve;
 mod typing;
 
-use crate::tree::Map;
+use crate::tree::{Item, Map};
 
 pub use parse::{parse_documents, MAX_ALIAS_EXPANSION};
 
@@ -85,6 +85,17 @@ pub fn emit_documents(docs: &[Map], opts: &YamlOptions) -> String {
     let mut emitter = emitter::Emitter::new(indent);
     for doc in docs {
         nodes::document_events(doc, &mut emitter);
+    }
+    emitter.finish()
+}
+
+/// [`emit_documents`] with `extra` appended to every document's root mapping
+/// (the `sops` metadata), without copying the documents.
+pub fn emit_documents_with(docs: &[Map], extra: &Item, opts: &YamlOptions) -> String {
+    let indent = if opts.indent == 0 { 4 } else { opts.indent };
+    let mut emitter = emitter::Emitter::new(indent);
+    for doc in docs {
+        nodes::document_events_with(doc, Some(extra), &mut emitter);
     }
     emitter.finish()
 }

@@ -65,8 +65,17 @@ struct Attached {
 
 /// The events for one document whose root is `map`.
 pub(crate) fn document_events<'a>(map: &'a Map, sink: &mut impl Sink<'a>) {
+    document_events_with(map, None, sink);
+}
+
+/// The events for one document whose root is `map` with `extra` appended.
+pub(crate) fn document_events_with<'a>(
+    map: &'a Map,
+    extra: Option<&'a Item>,
+    sink: &mut impl Sink<'a>,
+) {
     sink.event(Event::DocumentStart);
-    map_events(map, Attached::default(), sink);
+    items_events(&map.items, extra, Attached::default(), sink);
     sink.event(Event::DocumentEnd);
 }
 
@@ -179,11 +188,22 @@ fn prepend(outer: String, own: String) -> String {
 
 /// sops' `appendTreeBranch`, streamed.
 fn map_events<'a>(map: &'a Map, attached: Attached, sink: &mut impl Sink<'a>) {
+    items_events(&map.items, None, attached, sink);
+}
+
+/// A mapping of `items`, plus `extra` as if it were appended to them.
+fn items_events<'a>(
+    items: &'a [Item],
+    extra: Option<&'a Item>,
+    attached: Attached,
+    sink: &mut impl Sink<'a>,
+) {
+    let all = || items.iter().chain(extra);
     let mut pending = Pending::default();
-    let first_entry = map.items.iter().position(|i| matches!(i, Item::Entry(..)));
+    let first_entry = all().position(|i| matches!(i, Item::Entry(..)));
     let own_head = match first_entry {
         None => {
-            map.items.iter().for_each(|i| {
+            all().for_each(|i| {
                 if let Item::Comment(c) = i {
                     pending.add(c)
                 }
@@ -191,7 +211,7 @@ fn map_events<'a>(map: &'a Map, attached: Attached, sink: &mut impl Sink<'a>) {
             pending.take_all()
         }
         Some(first) => {
-            for item in &map.items[..first] {
+            for item in all().take(first) {
                 if let Item::Comment(c) = item {
                     pending.add(c);
                 }
@@ -203,7 +223,7 @@ fn map_events<'a>(map: &'a Map, attached: Attached, sink: &mut impl Sink<'a>) {
         head: prepend(attached.head, own_head),
     });
     if let Some(first) = first_entry {
-        for item in &map.items[first..] {
+        for item in all().skip(first) {
             match item {
                 Item::Comment(c) => pending.add(c),
                 Item::Entry(key, value) => {
