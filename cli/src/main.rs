@@ -18,6 +18,11 @@ mod tree_walk;
 
 use std::process::ExitCode;
 
+/// Loading and writing a large file allocates one string per key and value, from
+/// several threads: mimalloc spends about a third less CPU on it than glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 use commands::{

@@ -1,6 +1,10 @@
 //! The benchmark floor for `hush encrypt`/`decrypt`: the same YAML parsed and
 //! emitted again, with no cryptography. Usage: `yaml_floor FILE > out`.
 
+/// The allocator of the `hush` binary, so the comparison is like for like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use hush_crypto::stores::yaml;
 
 fn main() {

@@ -461,8 +461,11 @@ impl<'e> Emitter<'e> {
         if self.foot_indent == indent {
             self.put_break();
         }
+        const SPACES: &str = "                                                                ";
         while self.column < indent {
-            self.put(' ');
+            let n = ((indent - self.column) as usize).min(SPACES.len());
+            self.out.push_str(&SPACES[..n]);
+            self.column += n as i64;
         }
         self.whitespace = true;
         self.foot_indent = -1;
