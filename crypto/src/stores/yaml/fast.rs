@@ -76,8 +76,7 @@ impl<'a> Reader<'a> {
     fn stream(&mut self) -> Option<Vec<Map>> {
         let mut docs = Vec::new();
         let mut explicit_start = false;
-        loop {
-            let Some(line) = self.peek()? else { break };
+        while let Some(line) = self.peek()? {
             if is_document_marker(line) {
                 // `---` right after `---` is an empty document.
                 if line.text != "---" || explicit_start {
