@@ -81,7 +81,9 @@ fn is_simple_key(event: &Event<'_>, next: Option<&Event<'_>>) -> bool {
 
 impl<'e> Emitter<'e> {
     /// `indent` as yaml.v3's `SetIndent` takes it: values outside 2..=9 become 2.
-    pub fn new(indent: usize) -> Self {
+    /// `capacity`: the expected output size, so the buffer is not regrown (and
+    /// copied) a dozen times for a large file.
+    pub fn new(indent: usize, capacity: usize) -> Self {
         let best_indent = if (2..=9).contains(&indent) {
             indent as i64
         } else {
@@ -89,7 +91,7 @@ impl<'e> Emitter<'e> {
         };
         Emitter {
             buffered: None,
-            out: String::new(),
+            out: String::with_capacity(capacity),
             best_indent,
             state: State::StreamStart,
             states: Vec::new(),

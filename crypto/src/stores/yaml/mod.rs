@@ -82,7 +82,8 @@ impl Default for YamlOptions {
 /// Writes the documents as sops does, separated by `---` lines.
 pub fn emit_documents(docs: &[Map], opts: &YamlOptions) -> String {
     let indent = if opts.indent == 0 { 4 } else { opts.indent };
-    let mut emitter = emitter::Emitter::new(indent);
+    let size: usize = docs.iter().map(|d| nodes::estimated_len(d, indent)).sum();
+    let mut emitter = emitter::Emitter::new(indent, size);
     for doc in docs {
         nodes::document_events(doc, &mut emitter);
     }
@@ -93,7 +94,15 @@ pub fn emit_documents(docs: &[Map], opts: &YamlOptions) -> String {
 /// (the `sops` metadata), without copying the documents.
 pub fn emit_documents_with(docs: &[Map], extra: &Item, opts: &YamlOptions) -> String {
     let indent = if opts.indent == 0 { 4 } else { opts.indent };
-    let mut emitter = emitter::Emitter::new(indent);
+    let extra_size = match extra {
+        Item::Entry(key, value) => key.len() + nodes::estimated_value_len(value, 1, indent),
+        Item::Comment(c) => c.text.len(),
+    };
+    let size: usize = docs
+        .iter()
+        .map(|d| nodes::estimated_len(d, indent) + extra_size)
+        .sum();
+    let mut emitter = emitter::Emitter::new(indent, size);
     for doc in docs {
         nodes::document_events_with(doc, Some(extra), &mut emitter);
     }

@@ -89,6 +89,40 @@ fn scalar<'a>(value: Cow<'a, str>, plain_style: Option<Style>) -> Scalar<'a> {
     }
 }
 
+/// About how many bytes a document takes when written (to size the output buffer).
+pub(crate) fn estimated_len(map: &Map, indent: usize) -> usize {
+    estimated_map_len(map, 0, indent) + 8
+}
+
+fn estimated_map_len(map: &Map, depth: usize, indent: usize) -> usize {
+    map.items
+        .iter()
+        .map(|item| match item {
+            Item::Entry(key, value) => {
+                depth * indent + key.len() + 2 + estimated_value_len(value, depth + 1, indent)
+            }
+            Item::Comment(c) => depth * indent + c.text.len() + 2,
+        })
+        .sum()
+}
+
+/// A value's size after its key (or `- `), including its line break.
+pub(crate) fn estimated_value_len(value: &Value, depth: usize, indent: usize) -> usize {
+    match value {
+        Value::Map(m) => 1 + estimated_map_len(m, depth, indent),
+        Value::List(l) => {
+            1 + l
+                .iter()
+                .map(|v| depth * indent + 2 + estimated_value_len(v, depth + 1, indent))
+                .sum::<usize>()
+        }
+        Value::Str(s) | Value::Time(s) => s.len() + 3,
+        Value::Comment(c) => c.text.len() + 3,
+        Value::Bytes(b) => b.len() * 4 / 3 + 4,
+        Value::Null | Value::Int(_) | Value::Float(_) | Value::Bool(_) => 24,
+    }
+}
+
 /// sops' `treeValueToNode` for scalars.
 fn scalar_of(value: &Value) -> Scalar<'_> {
     match value {
