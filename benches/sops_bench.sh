@@ -24,8 +24,8 @@ ROPS_AGE="$(grep '^AGE-SECRET-KEY' "$work/key.txt")"
 export ROPS_AGE
 
 runs="${RUNS:-5}"
-printf '| leaf values | hush enc+dec (s) | rops enc+dec (s) | floor parse+emit ×2 (s) | hush vs rops | hush vs floor |\n'
-printf '|---|---|---|---|---|---|\n'
+printf '| leaf values | hush enc+dec (s) | rops enc+dec (s) | floor parse+emit ×2 (s) | hush vs rops | hush vs floor | CPU hush / rops / floor (s) |\n'
+printf '|---|---|---|---|---|---|---|\n'
 for n in 1000 10000 100000; do
   python3 "$here/benches/gen_yaml.py" "$n" > "$work/in-$n.yaml"
   "$hush" encrypt --age "$recipient" "$work/in-$n.yaml" > "$work/enc-$n.yaml"
@@ -36,8 +36,12 @@ for n in 1000 10000 100000; do
     > /dev/null 2>&1 || { echo "hyperfine failed for n=$n"; cat "$work/h-$n.json" 2>/dev/null; exit 1; }
   python3 - "$work/h-$n.json" "$n" <<'PY'
 import json, sys
-r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+results = json.load(open(sys.argv[1]))["results"]
+r = {x["command"]: x["mean"] for x in results}
+# User + system time: what the work costs, whatever else the machine is running.
+cpu = {x["command"]: x["user"] + x["system"] for x in results}
 h, ro, f = r["hush"], r["rops"], r["floor"]
-print(f"| {int(sys.argv[2]):,} | {h:.3f} | {ro:.3f} | {f:.3f} | {ro/h:.1f}× faster | {h/f:.2f}× |")
+print(f"| {int(sys.argv[2]):,} | {h:.3f} | {ro:.3f} | {f:.3f} | {ro/h:.1f}× faster | {h/f:.2f}× "
+      f"| {cpu['hush']:.3f} / {cpu['rops']:.3f} / {cpu['floor']:.3f} |")
 PY
 done
