@@ -40,6 +40,9 @@ RESOURCES = {
     "bitnami.com/v1alpha1/sealedsecrets": ("SealedSecret", True),
 }
 _rv = itertools.count(1)
+# Requests served, by action and resource (GET /_standin/stats): lets benchmarks see
+# what the controller asks of the API server.
+STATS = {}
 
 
 def _now():
@@ -59,8 +62,76 @@ def _merge(base, patch):
     return out
 
 
+def _count(request):
+    action = request.action.name.lower() if request.action is not None else str(request.method)
+    what = request.resource.plural if request.resource is not None else "-"
+    if request.subresource:
+        what += "/" + request.subresource
+    key = f"{action} {what}"
+    STATS[key] = STATS.get(key, 0) + 1
+
+
+# kmock parses /api/v1/namespaces/NAME as a namespace prefix, not as an object, so
+# Namespace objects (create, get, list, merge patch, delete) are served here.
+NAMESPACES = {}
+
+
+async def _namespace_request(raw):
+    parts = raw.path.strip("/").split("/")
+    if parts[:3] != ["api", "v1", "namespaces"] or len(parts) > 4:
+        return None
+    body = await raw.json() if raw.can_read_body else None
+    if len(parts) == 3:
+        if raw.method == "POST" and isinstance(body, dict):
+            md = body.setdefault("metadata", {})
+            name = md.get("name")
+            if name in NAMESPACES:
+                return _status(409)
+            md.setdefault("uid", str(uuid.uuid4()))
+            md.setdefault("creationTimestamp", _now())
+            md["resourceVersion"] = str(next(_rv))
+            body.setdefault("apiVersion", "v1")
+            body.setdefault("kind", "Namespace")
+            NAMESPACES[name] = body
+            return aiohttp.web.json_response(body, status=201)
+        if raw.method == "GET" and "watch" not in raw.query:
+            return aiohttp.web.json_response({"apiVersion": "v1", "kind": "NamespaceList",
+                                              "metadata": {"resourceVersion": str(next(_rv))},
+                                              "items": list(NAMESPACES.values())})
+        return None
+    name = parts[3]
+    if name not in NAMESPACES:
+        return _status(404)
+    if raw.method == "GET":
+        return aiohttp.web.json_response(NAMESPACES[name])
+    if raw.method == "PATCH" and isinstance(body, dict):
+        NAMESPACES[name] = _merge(NAMESPACES[name], body)
+        NAMESPACES[name]["metadata"]["resourceVersion"] = str(next(_rv))
+        return aiohttp.web.json_response(NAMESPACES[name])
+    if raw.method == "DELETE":
+        return aiohttp.web.json_response(NAMESPACES.pop(name))
+    return None
+
+
+def _status(code):
+    body = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "code": code,
+            "status": "Failure", "reason": REASONS.get(code, "Unknown"), "message": REASONS.get(code, "")}
+    return aiohttp.web.json_response(body, status=code)
+
+
 class Emulator(kmock.KubernetesEmulator):
+    async def __call__(self, raw_request):
+        if raw_request.path == "/_standin/stats":
+            return aiohttp.web.json_response(STATS)
+        namespaced = await _namespace_request(raw_request)
+        if namespaced is not None:
+            key = f"{raw_request.method.lower()} namespaces"
+            STATS[key] = STATS.get(key, 0) + 1
+            return namespaced
+        return await super().__call__(raw_request)
+
     async def _handle(self, request):
+        _count(request)
         if request.resource is not None and isinstance(request.data, (dict, list)):
             rv = str(next(_rv))
             key = (request.resource, request.namespace, request.name)
