@@ -80,7 +80,7 @@ fn standin_pid(port: u16) -> Option<u32> {
         let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
         let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
         let is_shim = args.iter().any(|a| a.ends_with(b"kmock_server.py"));
-        let on_port = args.iter().any(|a| *a == needle.as_bytes());
+        let on_port = args.contains(&needle.as_bytes());
         (is_shim && on_port).then_some(pid)
     })
 }

@@ -70,6 +70,9 @@ impl Default for Settings {
     }
 }
 
+/// The data hash and keys hush last wrote to one target Secret.
+type Written = (String, Vec<String>);
+
 /// Shared state of the controller.
 pub struct Context {
     pub client: Client,
@@ -82,7 +85,7 @@ pub struct Context {
     refreshes: Mutex<HashMap<(String, String), String>>,
     /// What hush last wrote to each target Secret (namespace, name) -> (data hash,
     /// keys), so the watch event of our own write does not trigger another reconcile.
-    written: Mutex<HashMap<(String, String), (String, Vec<String>)>>,
+    written: Mutex<HashMap<(String, String), Written>>,
 }
 
 impl Context {

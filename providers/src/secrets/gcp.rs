@@ -153,13 +153,22 @@ impl GcpSource {
     }
 }
 
-/// A JWT for the OAuth JWT-bearer grant, signed RS256 with the key's private key.
+/// The DER bytes of a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
+fn pkcs8_der(pem: &str) -> Option<Vec<u8>> {
+    let body = pem
+        .trim()
+        .strip_prefix("-----BEGIN PRIVATE KEY-----")?
+        .strip_suffix("-----END PRIVATE KEY-----")?;
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+/// A JWT for the OAuth JWT-bearer grant, signed RS256 with the key's private key
+/// (AWS-LC: constant-time RSA).
 fn signed_jwt(key: &ServiceAccountKey) -> Result<String, SourceError> {
-    use rsa::{
-        pkcs1v15::SigningKey,
-        pkcs8::DecodePrivateKey,
-        signature::{SignatureEncoding, Signer},
-        RsaPrivateKey,
+    use aws_lc_rs::{
+        rand::SystemRandom,
+        signature::{RsaKeyPair, RSA_PKCS1_SHA256},
     };
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let now = SystemTime::now()
@@ -176,16 +185,24 @@ fn signed_jwt(key: &ServiceAccountKey) -> Result<String, SourceError> {
     });
     let claims = b64.encode(claims.to_string());
     let signing_input = format!("{header}.{claims}");
-    let private =
-        RsaPrivateKey::from_pkcs8_pem(&key.private_key).map_err(|_| SourceError::Config {
-            provider: PROVIDER,
-            detail: "service-account private_key is not a PKCS#8 PEM RSA key".into(),
-        })?;
-    let signature = SigningKey::<sha2::Sha256>::new(private).sign(signing_input.as_bytes());
-    Ok(format!(
-        "{signing_input}.{}",
-        b64.encode(signature.to_bytes())
-    ))
+    let bad_key = || SourceError::Config {
+        provider: PROVIDER,
+        detail: "service-account private_key is not a PKCS#8 PEM RSA key".into(),
+    };
+    let der = zeroize::Zeroizing::new(pkcs8_der(&key.private_key).ok_or_else(bad_key)?);
+    let pair = RsaKeyPair::from_pkcs8(&der).map_err(|_| bad_key())?;
+    let mut signature = vec![0u8; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        signing_input.as_bytes(),
+        &mut signature,
+    )
+    .map_err(|_| SourceError::Config {
+        provider: PROVIDER,
+        detail: "could not sign the service-account JWT".into(),
+    })?;
+    Ok(format!("{signing_input}.{}", b64.encode(signature)))
 }
 
 #[async_trait::async_trait]
