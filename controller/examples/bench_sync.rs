@@ -221,9 +221,8 @@ async fn main() {
     // Listing 500 Secrets costs the Python stand-in about a CPU-second, so progress is
     // read from its request counter (one server-side apply per new Secret; unchanged
     // Secrets are never rewritten) and confirmed by a single list at the end.
-    let writes = |r: &std::collections::BTreeMap<String, u64>| {
-        r.get("update secrets").copied().unwrap_or(0)
-    };
+    let writes =
+        |r: &std::collections::BTreeMap<String, u64>| r.get("update secrets").copied().unwrap_or(0);
     let first_full = loop {
         if writes(&standin_requests(kube_port)) >= syncs {
             let at = started.elapsed();

@@ -174,7 +174,12 @@ impl StoreClients {
         let (key, version, provider) = resolve(client, namespace, store_ref).await?;
         self.resolved.lock().await.insert(
             cache_key,
-            (Instant::now(), key.clone(), version.clone(), provider.clone()),
+            (
+                Instant::now(),
+                key.clone(),
+                version.clone(),
+                provider.clone(),
+            ),
         );
         Ok((key, version, provider))
     }
