@@ -56,6 +56,54 @@ fn provider_calls(metrics_port: u16) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start at ") ".
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of /proc/PID/stat (11 and 12 after the name).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The pid of the process listening as the Kubernetes API stand-in on `port`.
+fn standin_pid(port: u16) -> Option<u32> {
+    let needle = port.to_string();
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+        let is_shim = args.iter().any(|a| a.ends_with(b"kmock_server.py"));
+        let on_port = args.contains(&needle.as_bytes());
+        (is_shim && on_port).then_some(pid)
+    })
+}
+
+/// Requests the stand-in served so far, by action and resource.
+fn standin_requests(port: u16) -> std::collections::BTreeMap<String, u64> {
+    serde_json::from_str(&http(port, "GET", "/_standin/stats", &[], "")).unwrap_or_default()
+}
+
+fn request_delta(
+    before: &std::collections::BTreeMap<String, u64>,
+    after: &std::collections::BTreeMap<String, u64>,
+) -> String {
+    after
+        .iter()
+        .filter_map(|(k, v)| {
+            let d = v - before.get(k).copied().unwrap_or(0);
+            (d > 0).then(|| format!("{k}: {d}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn peak_rss_kib(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
@@ -132,6 +180,10 @@ async fn main() {
         sync_api.create(&PostParams::default(), &obj).await.unwrap();
     }
 
+    let kube_port = kube.process.port;
+    let kube_pid = standin_pid(kube_port).expect("find the stand-in's pid");
+    let setup_requests = standin_requests(kube_port);
+    let kube_cpu0 = cpu_secs(kube_pid);
     let metrics_port = free_port();
     let started = Instant::now();
     let mut controller = Command::new(&bin)
@@ -166,17 +218,26 @@ async fn main() {
             })
             .unwrap_or(0)
     };
-    loop {
-        if count_synced().await >= syncs {
-            break;
+    // Listing 500 Secrets costs the Python stand-in about a CPU-second, so progress is
+    // read from its request counter (one server-side apply per new Secret; unchanged
+    // Secrets are never rewritten) and confirmed by a single list at the end.
+    let writes =
+        |r: &std::collections::BTreeMap<String, u64>| r.get("update secrets").copied().unwrap_or(0);
+    let first_full = loop {
+        if writes(&standin_requests(kube_port)) >= syncs {
+            let at = started.elapsed();
+            if count_synced().await >= syncs {
+                break at;
+            }
         }
-        if started.elapsed() > Duration::from_secs(600) {
-            panic!("first full sync did not finish in 10 minutes");
+        if started.elapsed() > Duration::from_secs(1200) {
+            panic!("first full sync did not finish in 20 minutes");
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let first_full = started.elapsed();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     let calls_first = provider_calls(metrics_port);
+    let first_requests = standin_requests(kube_port);
+    let (kube_cpu1, ctl_cpu1) = (cpu_secs(kube_pid), cpu_secs(pid));
 
     // Measure whole slots, starting mid-slot so the aligned refresh bursts fall inside.
     let now = std::time::SystemTime::now()
@@ -187,8 +248,12 @@ async fn main() {
     let to_mid = (interval as f64 * 1.5 - into_slot) % interval as f64;
     tokio::time::sleep(Duration::from_secs_f64(to_mid + interval as f64)).await;
     let c0 = provider_calls(metrics_port);
+    let steady_requests0 = standin_requests(kube_port);
+    let (kube_cpu2, ctl_cpu2) = (cpu_secs(kube_pid), cpu_secs(pid));
     tokio::time::sleep(Duration::from_secs(interval * intervals)).await;
     let c1 = provider_calls(metrics_port);
+    let steady_requests1 = standin_requests(kube_port);
+    let (kube_cpu3, ctl_cpu3) = (cpu_secs(kube_pid), cpu_secs(pid));
     let (hwm, rss) = peak_rss_kib(pid);
     let _ = controller.kill();
     let _ = controller.wait();
@@ -211,4 +276,22 @@ async fn main() {
         hwm as f64 / 1024.0
     );
     println!("| controller RSS at end | {:.1} MiB |", rss as f64 / 1024.0);
+    println!(
+        "| CPU during first sync: controller / API stand-in | {:.1} s / {:.1} s |",
+        ctl_cpu1,
+        kube_cpu1 - kube_cpu0
+    );
+    println!(
+        "| CPU in steady state ({intervals} intervals): controller / API stand-in | {:.1} s / {:.1} s |",
+        ctl_cpu3 - ctl_cpu2,
+        kube_cpu3 - kube_cpu2
+    );
+    println!(
+        "| API requests during first sync (incl. the benchmark's one confirming list) | {} |",
+        request_delta(&setup_requests, &first_requests)
+    );
+    println!(
+        "| API requests in steady state ({intervals} intervals) | {} |",
+        request_delta(&steady_requests0, &steady_requests1)
+    );
 }

@@ -16,7 +16,10 @@ use serde_json::{json, Value};
 /// Call an AWS JSON-protocol API on moto directly (moto does not check signatures;
 /// it picks the service from the credential scope).
 async fn aws_call(endpoint: &str, service: &str, target: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
+    let resp = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
         .post(endpoint)
         .header("Content-Type", "application/x-amz-json-1.1")
         .header("X-Amz-Target", target)
@@ -67,7 +70,6 @@ fn text(s: &hush_providers::secrets::RemoteSecret, prop: Option<&str>) -> String
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "not yet seen passing: the first run hung (cause not found); run with --ignored"]
 async fn moto_secrets_manager_versions_stages_and_listing() {
     let moto = Moto::start().expect("start moto");
     let e = moto.endpoint.as_str();
@@ -131,7 +133,6 @@ async fn moto_secrets_manager_versions_stages_and_listing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "not yet seen passing: the first run hung (cause not found); run with --ignored"]
 async fn moto_ssm_parameters_versions_and_outage() {
     let mut moto = Moto::start().expect("start moto");
     let e = moto.endpoint.clone();
@@ -174,7 +175,6 @@ async fn moto_ssm_parameters_versions_and_outage() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "not yet seen passing: the first run hung (cause not found); run with --ignored"]
 async fn standin_k8s_secretsync_from_moto_secrets_manager() {
     use common::*;
     use hush_controller::{

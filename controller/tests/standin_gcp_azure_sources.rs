@@ -397,3 +397,125 @@ async fn standin_azure_key_vault_client_secret_managed_and_workload_identity() {
         "{err}"
     );
 }
+
+// ---------------- through the controller ----------------
+
+/// A SecretStore plus a SecretSync reading `remote`/`property` into key `value`.
+async fn sync_through_controller(
+    h: &common::Harness,
+    provider: serde_json::Value,
+    remote: &str,
+    property: Option<&str>,
+) -> k8s_openapi::api::core::v1::Secret {
+    use hush_controller::crd::{SecretStore, SecretSync};
+    h.create::<SecretStore>(json!({
+        "apiVersion": "hush.dev/v1alpha1", "kind": "SecretStore",
+        "metadata": { "name": "cloud", "namespace": common::NS },
+        "spec": { "provider": provider }
+    }))
+    .await;
+    let mut remote_ref = json!({ "key": remote });
+    if let Some(p) = property {
+        remote_ref["property"] = json!(p);
+    }
+    h.create::<SecretSync>(common::secret_sync(
+        "app",
+        json!({ "storeRef": { "name": "cloud" },
+                "data": [ { "secretKey": "value", "remoteRef": remote_ref } ] }),
+    ))
+    .await;
+    common::eventually(
+        "Secret synced from the cloud stand-in",
+        std::time::Duration::from_secs(20),
+        || async {
+            h.secret("app")
+                .await
+                .filter(|s| common::value(s, "value").is_some())
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standin_k8s_secretsync_from_gcp_secret_manager() {
+    use hush_controller::sync::target::SOURCE_VERSION;
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    let public = private.to_public_key();
+    let store: Store = Arc::default();
+    store.lock().unwrap().insert(
+        "db".into(),
+        vec![r#"{"password":"p1"}"#.into(), r#"{"password":"p2"}"#.into()],
+    );
+    let token_uri = Arc::new(Mutex::new(String::new()));
+    let (addr, _server) = {
+        let token_uri = token_uri.clone();
+        serve(move |req| {
+            let uri = token_uri.lock().unwrap().clone();
+            gcp_handler(req, store.clone(), public.clone(), uri)
+        })
+        .await
+    };
+    let base = format!("http://{addr}");
+    *token_uri.lock().unwrap() = format!("{base}/token");
+    let key_json = json!({
+        "type": "service_account",
+        "client_email": "hush@proj.iam.gserviceaccount.com",
+        "private_key": private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+        "token_uri": format!("{base}/token"),
+    });
+    let h = common::Harness::start().await;
+    h.plain_secret("gcp-key", &[("key.json", &key_json.to_string())])
+        .await;
+    let s = sync_through_controller(
+        &h,
+        json!({ "gcp": { "projectID": "proj", "endpoint": base,
+                         "auth": { "secretRef": { "name": "gcp-key", "key": "key.json" } } } }),
+        "db",
+        Some("password"),
+    )
+    .await;
+    assert_eq!(common::value(&s, "value").as_deref(), Some("p2"));
+    assert_eq!(
+        common::annotation(&s, SOURCE_VERSION).as_deref(),
+        Some("db=2")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standin_k8s_secretsync_from_azure_key_vault() {
+    use hush_controller::sync::target::SOURCE_VERSION;
+    let store: Store = Arc::default();
+    store
+        .lock()
+        .unwrap()
+        .insert("api-key".into(), vec!["k1".into(), "k2".into()]);
+    let vault = Arc::new(Mutex::new(String::new()));
+    let (addr, _server) = {
+        let vault = vault.clone();
+        let throttle = Arc::new(Mutex::new(0u32));
+        serve(move |req| {
+            let v = vault.lock().unwrap().clone();
+            azure_handler(req, store.clone(), v, throttle.clone())
+        })
+        .await
+    };
+    let base = format!("http://{addr}");
+    *vault.lock().unwrap() = base.clone();
+    let h = common::Harness::start().await;
+    h.plain_secret("azure-sp", &[("secret", "sp-secret")]).await;
+    let s = sync_through_controller(
+        &h,
+        json!({ "azure": { "vaultUrl": base, "authType": "ServicePrincipal",
+                           "tenantId": "tenant-1", "clientId": "client-1", "authorityHost": base,
+                           "clientSecretRef": { "name": "azure-sp", "key": "secret" } } }),
+        "api-key",
+        None,
+    )
+    .await;
+    assert_eq!(common::value(&s, "value").as_deref(), Some("k2"));
+    assert_eq!(
+        common::annotation(&s, SOURCE_VERSION).as_deref(),
+        Some("api-key=ver2")
+    );
+}

@@ -1,5 +1,8 @@
 //! The Vault KV source against a real OpenBao dev server: KV v1 and v2, token and
-//! AppRole auth, pinned versions, listing, and the error kinds.
+//! AppRole auth, Kubernetes auth (TokenReview answered by an in-test stub), pinned
+//! versions, listing, and the error kinds.
+
+mod common;
 
 use hush_providers::secrets::{
     vault::{KvVersion, VaultAuth, VaultConfig, VaultSource},
@@ -141,4 +144,113 @@ async fn openbao_approle_login_and_outage() {
     bao.process.stop();
     let err = src.fetch("app/x", None).await.unwrap_err();
     assert!(err.is_transient(), "{err}");
+}
+
+/// A service-account token as the kubelet projects it (the signature is not checked
+/// here: OpenBao asks the TokenReview API, which the stub below answers).
+fn service_account_jwt(namespace: &str, name: &str, uid: &str) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = b64.encode(br#"{"alg":"RS256","kid":"standin"}"#);
+    let claims = serde_json::json!({
+        "iss": "kubernetes/serviceaccount",
+        "sub": format!("system:serviceaccount:{namespace}:{name}"),
+        "kubernetes.io/serviceaccount/namespace": namespace,
+        "kubernetes.io/serviceaccount/service-account.name": name,
+        "kubernetes.io/serviceaccount/service-account.uid": uid,
+        "kubernetes.io/serviceaccount/secret.name": format!("{name}-token"),
+    });
+    format!(
+        "{header}.{}.{}",
+        b64.encode(claims.to_string()),
+        b64.encode([7u8; 256])
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openbao_kubernetes_auth_with_token_review() {
+    use common::http_stub::{serve, Response};
+    let jwt = service_account_jwt("default", "hush-controller", "uid-1");
+    let reviews = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // The Kubernetes TokenReview API, as OpenBao's kubernetes auth method calls it.
+    let (addr, _server) = {
+        let (jwt, reviews) = (jwt.clone(), reviews.clone());
+        serve(move |req| {
+            let (jwt, reviews) = (jwt.clone(), reviews.clone());
+            async move {
+                if req.path != "/apis/authentication.k8s.io/v1/tokenreviews" {
+                    return Response::json(404, serde_json::json!({}));
+                }
+                reviews.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body: serde_json::Value =
+                    serde_json::from_slice(&req.body).unwrap_or_default();
+                let ok = body["spec"]["token"] == jwt.as_str();
+                Response::json(
+                    201,
+                    serde_json::json!({
+                        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                        "status": if ok { serde_json::json!({
+                            "authenticated": true,
+                            "user": { "username": "system:serviceaccount:default:hush-controller",
+                                      "uid": "uid-1" } })
+                        } else { serde_json::json!({ "authenticated": false, "error": "invalid token" }) }
+                    }),
+                )
+            }
+        })
+        .await
+    };
+    let bao = OpenBao::start().expect("start OpenBao");
+    bao.cli(&["kv", "put", "secret/app/x", "v=k8s"]);
+    bao.cli(&["auth", "enable", "kubernetes"]);
+    let dir = tempfile::tempdir().unwrap();
+    // OpenBao insists on a CA certificate; the stub speaks plain HTTP, so any will do.
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, hush_tests::standins::self_signed_tls().1).unwrap();
+    bao.cli(&[
+        "write",
+        "auth/kubernetes/config",
+        &format!("kubernetes_host=http://{addr}"),
+        &format!("kubernetes_ca_cert=@{}", ca.display()),
+        "disable_local_ca_jwt=true",
+    ]);
+    let policy_file = dir.path().join("p.hcl");
+    std::fs::write(
+        &policy_file,
+        r#"path "secret/data/app/*" { capabilities = ["read"] }"#,
+    )
+    .unwrap();
+    bao.cli(&["policy", "write", "reader", policy_file.to_str().unwrap()]);
+    bao.cli(&[
+        "write",
+        "auth/kubernetes/role/hush",
+        "bound_service_account_names=hush-controller",
+        "bound_service_account_namespaces=default",
+        "token_policies=reader",
+        "token_ttl=1h",
+    ]);
+    let source = |token: &str| {
+        let path = dir.path().join(format!("token-{}", token.len()));
+        std::fs::write(&path, token).unwrap();
+        VaultSource::new(VaultConfig {
+            address: bao.address.clone(),
+            namespace: None,
+            mount: "secret".into(),
+            kv_version: KvVersion::V2,
+            auth: VaultAuth::Kubernetes {
+                mount: "kubernetes".into(),
+                role: "hush".into(),
+                jwt_path: path,
+            },
+        })
+        .unwrap()
+    };
+    let got = source(&jwt).fetch("app/x", None).await.unwrap();
+    assert_eq!(field(&got, "v"), "k8s");
+    assert!(reviews.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+
+    // A token the TokenReview API rejects cannot log in.
+    let other = service_account_jwt("default", "hush-controller", "uid-2");
+    let err = source(&other).fetch("app/x", None).await.unwrap_err();
+    assert!(matches!(err, SourceError::Auth { .. }), "{err}");
 }

@@ -5,6 +5,7 @@
 //! Triggers: SecretSync changes, the refresh interval, the refresh annotation, and
 //! any change to a target Secret (drift is corrected at once).
 
+mod cleanup;
 mod desired;
 mod plan;
 mod reconcile;
@@ -17,15 +18,21 @@ use std::{
     time::Duration,
 };
 
-use futures::StreamExt;
+use futures::{future, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    runtime::{controller::Action, reflector::ObjectRef, watcher, Controller},
-    Api, Client, ResourceExt,
+    runtime::{
+        controller::Action,
+        predicates,
+        reflector::{self, ObjectRef},
+        watcher, Controller, Predicate, WatchStreamExt,
+    },
+    Api, Client, Resource, ResourceExt,
 };
 use rand::Rng;
 
 use crate::{crd::SecretSync, kube_util::events::Events, metrics::Metrics};
+pub use cleanup::FINALIZER as MERGE_FINALIZER;
 pub use reconcile::reconcile;
 pub use sources::StoreClients;
 
@@ -63,6 +70,9 @@ impl Default for Settings {
     }
 }
 
+/// The data hash and keys hush last wrote to one target Secret.
+type Written = (String, Vec<String>);
+
 /// Shared state of the controller.
 pub struct Context {
     pub client: Client,
@@ -73,6 +83,9 @@ pub struct Context {
     failures: Mutex<HashMap<(String, String), u32>>,
     overdue: Mutex<HashSet<(String, String)>>,
     refreshes: Mutex<HashMap<(String, String), String>>,
+    /// What hush last wrote to each target Secret (namespace, name) -> (data hash,
+    /// keys), so the watch event of our own write does not trigger another reconcile.
+    written: Mutex<HashMap<(String, String), Written>>,
 }
 
 impl Context {
@@ -86,7 +99,30 @@ impl Context {
             failures: Mutex::default(),
             overdue: Mutex::default(),
             refreshes: Mutex::default(),
+            written: Mutex::default(),
         }
+    }
+
+    fn remember_write(&self, namespace: &str, secret: &str, hash: &str, keys: Vec<String>) {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                (namespace.to_string(), secret.to_string()),
+                (hash.to_string(), keys),
+            );
+    }
+
+    /// Is this Secret exactly what hush last wrote (hash annotation and data)? Then its
+    /// watch event is the echo of our own write and needs no reconcile.
+    fn is_own_write(&self, secret: &Secret) -> bool {
+        let key = (secret.namespace().unwrap_or_default(), secret.name_any());
+        let written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((hash, keys)) = written.get(&key) else {
+            return false;
+        };
+        secret.annotations().get(target::DATA_HASH) == Some(hash)
+            && target::live_hash(secret, keys.iter().cloned()) == *hash
     }
 
     /// Next retry delay for an object: exponential, capped, with ±20% jitter so that many
@@ -155,6 +191,11 @@ fn error_policy(sync: Arc<SecretSync>, err: &Error, ctx: Arc<Context>) -> Action
     Action::requeue(delay)
 }
 
+/// Predicate part that changes when deletion starts (a finalizer has work to do).
+fn deleting(sync: &SecretSync) -> Option<u64> {
+    Some(u64::from(sync.meta().deletion_timestamp.is_some()))
+}
+
 /// Map a target Secret back to the SecretSync that writes it.
 fn secret_to_sync(secret: Secret) -> Option<ObjectRef<SecretSync>> {
     let name = secret.annotations().get(SYNCED_BY)?.clone();
@@ -163,12 +204,41 @@ fn secret_to_sync(secret: Secret) -> Option<ObjectRef<SecretSync>> {
 }
 
 /// Run the SecretSync controller until the stream ends (shutdown signal).
+///
+/// API traffic is kept to what a change needs: SecretSync events only count when the
+/// spec (generation) or annotations changed, not our own status writes; Secret events
+/// that echo our own write are dropped. Timers (`Action::requeue`) drive refreshes.
 pub async fn run(ctx: Arc<Context>) {
     let client = ctx.client.clone();
     let syncs: Api<SecretSync> = Api::all(client.clone());
     let secrets: Api<Secret> = Api::all(client);
-    Controller::new(syncs, watcher::Config::default())
-        .watches(secrets, watcher::Config::default(), secret_to_sync)
+    let (reader, writer) = reflector::store();
+    let sync_events = watcher(syncs, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation
+                .combine(predicates::annotations)
+                .combine(deleting),
+            Default::default(),
+        );
+    let own = ctx.clone();
+    let secret_events = watcher(secrets, watcher::Config::default())
+        .default_backoff()
+        .filter_map(move |event| {
+            let relevant = match event {
+                Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s)) => {
+                    (!own.is_own_write(&s)).then_some(Ok(s))
+                }
+                Ok(watcher::Event::Delete(s)) => Some(Ok(s)),
+                Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+                Err(e) => Some(Err(e)),
+            };
+            future::ready(relevant)
+        });
+    Controller::for_stream(sync_events, reader)
+        .watches_stream(secret_events, secret_to_sync)
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency),
         )

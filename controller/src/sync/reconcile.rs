@@ -19,7 +19,7 @@ use kube::{
 };
 
 use super::{
-    desired,
+    cleanup, desired,
     plan::{self, Observed, Trigger},
     slot_start,
     target::{self, Render, DATA_HASH, LAST_ROTATED, REFRESH_REQUESTED},
@@ -97,8 +97,14 @@ pub async fn reconcile(sync: Arc<SecretSync>, ctx: Arc<Context>) -> Result<Actio
     ctx.metrics.reconciles.inc();
     let namespace = sync.namespace().ok_or(Error::NoNamespace)?;
     let name = sync.name_any();
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let syncs: Api<SecretSync> = Api::namespaced(ctx.client.clone(), &namespace);
     if sync.meta().deletion_timestamp.is_some() {
+        cleanup::on_delete(&syncs, &secrets, &sync).await?;
         return Ok(Action::await_change());
+    }
+    if cleanup::needs_finalizer(&sync) {
+        cleanup::add_finalizer(&syncs, &sync).await?;
     }
     let key = (namespace.clone(), name.clone());
     let now = Timestamp::now();
@@ -106,7 +112,6 @@ pub async fn reconcile(sync: Arc<SecretSync>, ctx: Arc<Context>) -> Result<Actio
     let old_status = sync.status.clone().unwrap_or_default();
     let mut status = old_status.clone();
     let generation = sync.meta().generation;
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let target_name = sync
         .spec
         .target
@@ -285,6 +290,12 @@ pub async fn reconcile(sync: Arc<SecretSync>, ctx: Arc<Context>) -> Result<Actio
         .get_or_insert_with(Default::default)
         .insert(SYNCED_BY.into(), name.clone());
     let needs_write = live.as_ref().is_none_or(|l| !target::up_to_date(l, &want));
+    ctx.remember_write(
+        &namespace,
+        &target_name,
+        &hash,
+        data.keys().cloned().collect(),
+    );
     if needs_write {
         kube_util::apply(&secrets, &target_name, &want).await?;
         let reason = match (&live, trigger, rotated) {

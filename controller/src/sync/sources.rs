@@ -2,7 +2,11 @@
 //! ClusterSecretStore, check that the namespace may use it, read its credentials
 //! from Secrets, and keep one client per store (rebuilt when the store changes).
 
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use jiff::Timestamp;
 
@@ -114,10 +118,20 @@ impl StoreClient {
 /// Identity of a store object, and the version of it a client was built from.
 type StoreKey = (StoreKind, String, String);
 
+/// How long a store lookup (and a ClusterSecretStore's namespace check) is reused.
+/// SecretSyncs that refresh in the same slot then cost one API read per store, not
+/// one each; a changed store takes effect within this time.
+const RESOLVE_TTL: Duration = Duration::from_secs(5);
+
+/// A store lookup: when it was made, the store's version and provider spec.
+type Resolved = (Instant, StoreKey, String, ProviderSpec);
+
 /// One client per store, reused until the store object changes or auth fails.
 #[derive(Default)]
 pub struct StoreClients {
     clients: Mutex<HashMap<StoreKey, (String, Arc<StoreClient>)>>,
+    /// Recent lookups by (SecretSync namespace, store reference).
+    resolved: Mutex<HashMap<(String, StoreKey), Resolved>>,
 }
 
 impl StoreClients {
@@ -129,7 +143,7 @@ impl StoreClients {
         namespace: &str,
         store_ref: &StoreRef,
     ) -> Result<Arc<StoreClient>, StoreError> {
-        let (key, version, provider) = resolve(client, namespace, store_ref).await?;
+        let (key, version, provider) = self.resolve_cached(client, namespace, store_ref).await?;
         let mut clients = self.clients.lock().await;
         if let Some((built_from, existing)) = clients.get(&key) {
             if *built_from == version {
@@ -144,10 +158,40 @@ impl StoreClients {
         Ok(built)
     }
 
+    async fn resolve_cached(
+        &self,
+        client: &Client,
+        namespace: &str,
+        store_ref: &StoreRef,
+    ) -> Result<(StoreKey, String, ProviderSpec), StoreError> {
+        let cache_key = (namespace.to_string(), store_key(namespace, store_ref));
+        if let Some((at, key, version, provider)) = self.resolved.lock().await.get(&cache_key) {
+            if at.elapsed() < RESOLVE_TTL {
+                return Ok((key.clone(), version.clone(), provider.clone()));
+            }
+        }
+        // Failures are not cached: a store that appears is used on the next retry.
+        let (key, version, provider) = resolve(client, namespace, store_ref).await?;
+        self.resolved.lock().await.insert(
+            cache_key,
+            (
+                Instant::now(),
+                key.clone(),
+                version.clone(),
+                provider.clone(),
+            ),
+        );
+        Ok((key, version, provider))
+    }
+
     /// Drop a cached client (after an auth failure) so the next use logs in afresh.
     pub async fn forget(&self, namespace: &str, store_ref: &StoreRef) {
         let key = store_key(namespace, store_ref);
         self.clients.lock().await.remove(&key);
+        self.resolved
+            .lock()
+            .await
+            .remove(&(namespace.to_string(), key));
     }
 }
 

@@ -4,7 +4,11 @@
 //! `AWS_WEB_IDENTITY_TOKEN_FILE`), or from static keys read from a Kubernetes
 //! Secret; an optional role is assumed on top of either.
 
-use aws_config::{sts::AssumeRoleProvider, BehaviorVersion, Region};
+use std::time::Duration;
+
+use aws_config::{
+    retry::RetryConfig, sts::AssumeRoleProvider, timeout::TimeoutConfig, BehaviorVersion, Region,
+};
 use aws_sdk_secretsmanager::{
     config::Credentials,
     error::{ProvideErrorMetadata, SdkError},
@@ -63,10 +67,24 @@ fn text(b: &SecretBytes) -> String {
     String::from_utf8_lossy(b.expose()).into_owned()
 }
 
+/// Every call is bounded: a reconcile must never wait on a silent endpoint.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+const CALL_TIMEOUT: Duration = Duration::from_secs(45);
+
 impl AwsSource {
     pub async fn new(config: AwsConfig) -> Result<Self, SourceError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(config.region.clone()));
+            .region(Region::new(config.region.clone()))
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .read_timeout(ATTEMPT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(CALL_TIMEOUT)
+                    .build(),
+            );
         if let Some(c) = &config.credentials {
             loader = loader.credentials_provider(Credentials::new(
                 c.access_key_id.clone(),

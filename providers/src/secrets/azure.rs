@@ -3,13 +3,12 @@
 //! Auth: a service principal with a client secret, workload identity (a federated
 //! token file used as client assertion), or managed identity (the IMDS endpoint).
 
-use std::{path::PathBuf, time::Instant};
+use std::path::PathBuf;
 
 use serde::Deserialize;
-use tokio::sync::Mutex;
 
 use super::{
-    http::{self, AccessToken, TokenResponse},
+    http::{self, AccessToken, TokenCache, TokenResponse},
     Payload, RemoteSecret, SecretBytes, SecretSource, SourceError,
 };
 
@@ -49,7 +48,7 @@ pub struct AzureConfig {
 pub struct AzureSource {
     config: AzureConfig,
     http: reqwest::Client,
-    token: Mutex<Option<AccessToken>>,
+    token: TokenCache,
 }
 
 impl AzureSource {
@@ -62,7 +61,7 @@ impl AzureSource {
         }
         Ok(Self {
             http: http::client(PROVIDER)?,
-            token: Mutex::new(None),
+            token: TokenCache::default(),
             config,
         })
     }
@@ -72,16 +71,7 @@ impl AzureSource {
     }
 
     async fn bearer(&self) -> Result<String, SourceError> {
-        let mut guard = self.token.lock().await;
-        if let Some(t) = guard.as_ref() {
-            if Instant::now() < t.renew_after {
-                return Ok(t.bearer());
-            }
-        }
-        let fresh = self.login().await?;
-        let bearer = fresh.bearer();
-        *guard = Some(fresh);
-        Ok(bearer)
+        self.token.bearer(|| self.login()).await
     }
 
     async fn login(&self) -> Result<AccessToken, SourceError> {
@@ -186,24 +176,18 @@ impl SecretSource for AzureSource {
         if let Some(v) = version {
             url = format!("{url}/{}", http::segment(v));
         }
-        let resp = self
-            .http
-            .get(url)
-            .query(&[("api-version", API_VERSION)])
-            .header("Authorization", self.bearer().await?)
-            .send()
-            .await
-            .map_err(|e| http::transport(PROVIDER, e))?;
-        if !resp.status().is_success() {
-            return Err(http::status_error(PROVIDER, key, &resp));
-        }
         #[derive(Deserialize)]
         struct Bundle {
             #[serde(default)]
             value: Option<String>,
             id: String,
         }
-        let bundle: Bundle = http::json(PROVIDER, key, resp).await?;
+        let req = self
+            .http
+            .get(url)
+            .query(&[("api-version", API_VERSION)])
+            .header("Authorization", self.bearer().await?);
+        let bundle: Bundle = http::send_json(PROVIDER, key, req).await?;
         let value = bundle.value.ok_or_else(|| SourceError::NotFound {
             provider: PROVIDER,
             key: key.to_string(),
@@ -231,17 +215,11 @@ impl SecretSource for AzureSource {
         let mut out = Vec::new();
         let mut url = format!("{}/secrets?api-version={API_VERSION}", self.vault());
         loop {
-            let resp = self
+            let req = self
                 .http
                 .get(&url)
-                .header("Authorization", self.bearer().await?)
-                .send()
-                .await
-                .map_err(|e| http::transport(PROVIDER, e))?;
-            if !resp.status().is_success() {
-                return Err(http::status_error(PROVIDER, prefix, &resp));
-            }
-            let page: Page = http::json(PROVIDER, prefix, resp).await?;
+                .header("Authorization", self.bearer().await?);
+            let page: Page = http::send_json(PROVIDER, prefix, req).await?;
             out.extend(
                 page.value
                     .into_iter()

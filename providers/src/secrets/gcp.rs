@@ -3,14 +3,13 @@
 //! Auth: workload identity (the metadata server's access token), or a
 //! service-account key, exchanged for a token with a signed JWT (RFC 7523).
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use serde::Deserialize;
-use tokio::sync::Mutex;
 
 use super::{
-    http::{self, AccessToken, TokenResponse},
+    http::{self, AccessToken, TokenCache, TokenResponse},
     Payload, RemoteSecret, SecretBytes, SecretSource, SourceError,
 };
 
@@ -52,7 +51,7 @@ pub struct GcpSource {
     config: GcpConfig,
     key: Option<ServiceAccountKey>,
     http: reqwest::Client,
-    token: Mutex<Option<AccessToken>>,
+    token: TokenCache,
 }
 
 impl GcpSource {
@@ -69,7 +68,7 @@ impl GcpSource {
         Ok(Self {
             http: http::client(PROVIDER)?,
             key,
-            token: Mutex::new(None),
+            token: TokenCache::default(),
             config,
         })
     }
@@ -83,19 +82,14 @@ impl GcpSource {
     }
 
     async fn bearer(&self) -> Result<String, SourceError> {
-        let mut guard = self.token.lock().await;
-        if let Some(t) = guard.as_ref() {
-            if Instant::now() < t.renew_after {
-                return Ok(t.bearer());
-            }
-        }
-        let fresh = match &self.key {
-            Some(key) => self.token_from_key(key).await?,
-            None => self.token_from_metadata().await?,
-        };
-        let bearer = fresh.bearer();
-        *guard = Some(fresh);
-        Ok(bearer)
+        self.token
+            .bearer(|| async {
+                match &self.key {
+                    Some(key) => self.token_from_key(key).await,
+                    None => self.token_from_metadata().await,
+                }
+            })
+            .await
     }
 
     async fn token_from_metadata(&self) -> Result<AccessToken, SourceError> {
@@ -153,13 +147,22 @@ impl GcpSource {
     }
 }
 
-/// A JWT for the OAuth JWT-bearer grant, signed RS256 with the key's private key.
+/// The DER bytes of a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
+fn pkcs8_der(pem: &str) -> Option<Vec<u8>> {
+    let body = pem
+        .trim()
+        .strip_prefix("-----BEGIN PRIVATE KEY-----")?
+        .strip_suffix("-----END PRIVATE KEY-----")?;
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+/// A JWT for the OAuth JWT-bearer grant, signed RS256 with the key's private key
+/// (AWS-LC: constant-time RSA).
 fn signed_jwt(key: &ServiceAccountKey) -> Result<String, SourceError> {
-    use rsa::{
-        pkcs1v15::SigningKey,
-        pkcs8::DecodePrivateKey,
-        signature::{SignatureEncoding, Signer},
-        RsaPrivateKey,
+    use aws_lc_rs::{
+        rand::SystemRandom,
+        signature::{RsaKeyPair, RSA_PKCS1_SHA256},
     };
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let now = SystemTime::now()
@@ -176,16 +179,24 @@ fn signed_jwt(key: &ServiceAccountKey) -> Result<String, SourceError> {
     });
     let claims = b64.encode(claims.to_string());
     let signing_input = format!("{header}.{claims}");
-    let private =
-        RsaPrivateKey::from_pkcs8_pem(&key.private_key).map_err(|_| SourceError::Config {
-            provider: PROVIDER,
-            detail: "service-account private_key is not a PKCS#8 PEM RSA key".into(),
-        })?;
-    let signature = SigningKey::<sha2::Sha256>::new(private).sign(signing_input.as_bytes());
-    Ok(format!(
-        "{signing_input}.{}",
-        b64.encode(signature.to_bytes())
-    ))
+    let bad_key = || SourceError::Config {
+        provider: PROVIDER,
+        detail: "service-account private_key is not a PKCS#8 PEM RSA key".into(),
+    };
+    let der = zeroize::Zeroizing::new(pkcs8_der(&key.private_key).ok_or_else(bad_key)?);
+    let pair = RsaKeyPair::from_pkcs8(&der).map_err(|_| bad_key())?;
+    let mut signature = vec![0u8; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        signing_input.as_bytes(),
+        &mut signature,
+    )
+    .map_err(|_| SourceError::Config {
+        provider: PROVIDER,
+        detail: "could not sign the service-account JWT".into(),
+    })?;
+    Ok(format!("{signing_input}.{}", b64.encode(signature)))
 }
 
 #[async_trait::async_trait]
@@ -202,16 +213,6 @@ impl SecretSource for GcpSource {
             self.secret_name(key),
             http::segment(version)
         );
-        let resp = self
-            .http
-            .get(url)
-            .header("Authorization", self.bearer().await?)
-            .send()
-            .await
-            .map_err(|e| http::transport(PROVIDER, e))?;
-        if !resp.status().is_success() {
-            return Err(http::status_error(PROVIDER, key, &resp));
-        }
         #[derive(Deserialize)]
         struct Access {
             name: String,
@@ -222,7 +223,11 @@ impl SecretSource for GcpSource {
             #[serde(default)]
             data: String,
         }
-        let body: Access = http::json(PROVIDER, key, resp).await?;
+        let req = self
+            .http
+            .get(url)
+            .header("Authorization", self.bearer().await?);
+        let body: Access = http::send_json(PROVIDER, key, req).await?;
         let data = base64::engine::general_purpose::STANDARD
             .decode(body.payload.data.as_bytes())
             .map_err(|_| SourceError::Protocol {
@@ -263,11 +268,7 @@ impl SecretSource for GcpSource {
             if let Some(t) = &page_token {
                 req = req.query(&[("pageToken", t)]);
             }
-            let resp = req.send().await.map_err(|e| http::transport(PROVIDER, e))?;
-            if !resp.status().is_success() {
-                return Err(http::status_error(PROVIDER, prefix, &resp));
-            }
-            let page: Page = http::json(PROVIDER, prefix, resp).await?;
+            let page: Page = http::send_json(PROVIDER, prefix, req).await?;
             out.extend(
                 page.secrets
                     .into_iter()

@@ -88,6 +88,45 @@ pub(crate) async fn json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Send a request, and parse a successful JSON answer; `what` names the remote key in
+/// errors (never a value).
+pub(crate) async fn send_json<T: serde::de::DeserializeOwned>(
+    provider: &'static str,
+    what: &str,
+    req: reqwest::RequestBuilder,
+) -> Result<T, SourceError> {
+    let resp = req.send().await.map_err(|e| transport(provider, e))?;
+    if !resp.status().is_success() {
+        return Err(status_error(provider, what, &resp));
+    }
+    json(provider, what, resp).await
+}
+
+/// The current access token of one client, fetched again shortly before it expires.
+/// The lock makes concurrent callers share one login.
+#[derive(Default)]
+pub(crate) struct TokenCache(tokio::sync::Mutex<Option<AccessToken>>);
+
+impl TokenCache {
+    /// `Authorization` header value, logging in with `login` when needed.
+    pub async fn bearer<F, Fut>(&self, login: F) -> Result<String, SourceError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<AccessToken, SourceError>>,
+    {
+        let mut guard = self.0.lock().await;
+        if let Some(t) = guard.as_ref() {
+            if std::time::Instant::now() < t.renew_after {
+                return Ok(t.bearer());
+            }
+        }
+        let fresh = login().await?;
+        let bearer = fresh.bearer();
+        *guard = Some(fresh);
+        Ok(bearer)
+    }
+}
+
 /// An OAuth access token plus when to fetch a new one.
 pub(crate) struct AccessToken {
     pub token: super::SecretBytes,
