@@ -1,8 +1,8 @@
 //! `hush seal` against a cluster, end to end on the Kubernetes API stand-in (kmock
-//! + shim): the certificate, `--validate` and `--re-encrypt` through the service
-//! proxy (`services/http:NAME:PORT/proxy/v1/...`, which the stand-in forwards to a
-//! real hush-controller HTTP server running in this test), kubeconfig handling,
-//! `hush seal keys list|prune`, and `hush rotation status --cluster`.
+//! with hush's shim): the certificate, `--validate` and `--re-encrypt` through the
+//! service proxy (`services/http:NAME:PORT/proxy/v1/...`, which the stand-in
+//! forwards to a real hush-controller HTTP server running in this test), kubeconfig
+//! handling, `hush seal keys list|prune`, and `hush rotation status --cluster`.
 //! 2048-bit keys keep it quick.
 
 use std::{path::Path, process::Output, sync::Arc, time::Duration};
