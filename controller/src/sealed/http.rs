@@ -140,7 +140,8 @@ fn one_manifest(body: &[u8]) -> Result<SealedSecretManifest, String> {
     Ok(all.remove(0))
 }
 
-/// For every SealedSecret in `body` (one or many documents), the keys that open
+/// For every SealedSecret in `body` (one JSON document or `List`, or a YAML stream
+/// of many), the keys that open
 /// its values: `[{"object", "keys": [{"fingerprint", "created", "secret",
 /// "newest"}], "error"}]`, in input order. Plaintext is dropped at once.
 fn key_info(keys: &KeySet, body: &[u8]) -> Result<String, String> {
@@ -481,7 +482,7 @@ mod tests {
         let keys = key_set(2);
         let limiter = RateLimiter::new(100.0, 100);
         let body = format!(
-            "{}\n---\n{}",
+            "---\n{}\n---\n{}",
             sealed_json(&keys, 0, "first-value"),
             sealed_json(&key_set(1), 0, "foreign-value")
         );
