@@ -11,6 +11,7 @@ mod fileio;
 mod keys;
 mod ops;
 mod scan_cmd;
+mod seal;
 mod seal_cmd;
 #[cfg(feature = "k8s")]
 mod sync_cmd;

@@ -2,12 +2,14 @@
 //! SealedSecrets, plus `--raw`, `--merge-into` and `--recovery-unseal`.
 //!
 //! The certificate comes from `--cert FILE|file://…|http(s)://…` (or
-//! `$SEALED_SECRETS_CERT`). Fetching it from the controller through the
-//! Kubernetes API service proxy (`--controller-namespace`/`--controller-name`),
-//! `--re-encrypt` (`/v1/rotate`) and `--validate` (`/v1/verify`) need a cluster
-//! connection and come with the controller work; they fail with a clear message
-//! until then. All formats and crypto live in `hush_crypto::sealing`.
+//! `$SEALED_SECRETS_CERT`), else from the controller through the Kubernetes API
+//! service proxy (`--controller-namespace`/`--controller-name`, kubeconfig from
+//! `--kubeconfig`/`$KUBECONFIG`/`~/.kube/config`, `--context`), as kubeseal does.
+//! `--re-encrypt` (`/v1/rotate`) and `--validate` (`/v1/verify`) go the same way
+//! ([`crate::seal`]). `hush seal keys list|prune` reports and retires sealing keys.
+//! All formats and crypto live in `hush_crypto::sealing`.
 
+use crate::seal::{call_controller, ClusterArgs, ControllerRequest};
 use anyhow::{bail, Context, Result};
 use hush_crypto::sealing::{
     merge_into, parse_certificate_pem, parse_recovery_keys, seal_raw, seal_secret,
@@ -22,7 +24,11 @@ use std::time::{Duration, SystemTime};
 const CERT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(clap::Args, Debug, Clone)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct SealArgs {
+    #[command(subcommand)]
+    pub command: Option<SealCommand>,
+
     /// Secret manifest(s) to seal, YAML or JSON [default: stdin]
     #[arg(short = 'f', long = "secret-file", value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
@@ -71,11 +77,12 @@ pub struct SealArgs {
     #[arg(long = "allow-empty-data")]
     pub allow_empty_data: bool,
 
-    /// Re-encrypt with the controller's newest key (needs the controller)
+    /// Re-encrypt SealedSecrets with the controller's newest key (/v1/rotate); with
+    /// only -f, the file is rewritten in place
     #[arg(long = "re-encrypt", alias = "rotate")]
     pub re_encrypt: bool,
 
-    /// Ask the controller whether the input can be unsealed (needs the controller)
+    /// Ask the controller whether the input SealedSecret can be unsealed (/v1/verify)
     #[arg(long)]
     pub validate: bool,
 
@@ -91,21 +98,16 @@ pub struct SealArgs {
     )]
     pub recovery_private_key: Vec<PathBuf>,
 
-    /// Namespace of the sealing controller
-    #[arg(
-        long = "controller-namespace",
-        env = "SEALED_SECRETS_CONTROLLER_NAMESPACE",
-        default_value = "kube-system"
-    )]
-    pub controller_namespace: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
 
-    /// Service name of the sealing controller
-    #[arg(
-        long = "controller-name",
-        env = "SEALED_SECRETS_CONTROLLER_NAME",
-        default_value = "sealed-secrets-controller"
-    )]
-    pub controller_name: String,
+/// Subcommands of `hush seal`.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum SealCommand {
+    /// Sealing keys in the cluster: list them with usage, prune unused ones
+    #[cfg(feature = "k8s")]
+    Keys(crate::seal::keys_cmd::KeysArgs),
 }
 
 fn parse_scope(text: &str) -> Result<Scope, String> {
@@ -121,12 +123,18 @@ pub fn run(args: SealArgs) -> Result<()> {
 
 /// `run` with explicit streams, for tests.
 pub fn run_with_io(args: SealArgs, stdin: &mut dyn Read, stdout: &mut dyn Write) -> Result<()> {
-    if args.re_encrypt || args.validate {
-        bail!(
-            "--re-encrypt and --validate call the controller ({}/{}); hush seal cannot reach it yet",
-            args.controller_namespace,
-            args.controller_name
-        );
+    match &args.command {
+        #[cfg(feature = "k8s")]
+        Some(SealCommand::Keys(keys)) => {
+            return crate::seal::keys_cmd::run(keys, &args.cluster, stdout)
+        }
+        None => {}
+    }
+    if args.validate {
+        return validate(&args, stdin);
+    }
+    if args.re_encrypt {
+        return re_encrypt(&args, stdin, stdout);
     }
     if args.recovery_unseal {
         return recovery_unseal(&args, stdin, stdout);
@@ -255,15 +263,98 @@ fn recovery_unseal(args: &SealArgs, stdin: &mut dyn Read, stdout: &mut dyn Write
     write_output(args, stdout, output.as_bytes(), Visibility::OwnerOnly)
 }
 
+/// `--validate`: the controller answers 200 when it can unseal the input, 409 when not.
+fn validate(args: &SealArgs, stdin: &mut dyn Read) -> Result<()> {
+    let input = read_input(args, stdin)?;
+    let request = ControllerRequest {
+        post: true,
+        path: "/v1/verify".into(),
+        body: input,
+    };
+    match one_answer(args, request)? {
+        Ok(_) => Ok(()),
+        Err(failure) if failure.code == 409 => bail!("unable to decrypt sealed secret"),
+        Err(failure) => bail!(
+            "cannot validate sealed secret: {} ({})",
+            failure.message,
+            failure.code
+        ),
+    }
+}
+
+/// `--re-encrypt`: every SealedSecret in the input through the controller's `/v1/rotate`.
+fn re_encrypt(args: &SealArgs, stdin: &mut dyn Read, stdout: &mut dyn Write) -> Result<()> {
+    let input = read_input(args, stdin)?;
+    let sealed = SealedSecretManifest::parse_all(&input).context("reading the SealedSecret")?;
+    if sealed.is_empty() {
+        bail!("no SealedSecret in the input");
+    }
+    let requests = sealed
+        .iter()
+        .map(|s| ControllerRequest {
+            post: true,
+            path: "/v1/rotate".into(),
+            body: s.to_document(DocumentFormat::Json),
+        })
+        .collect();
+    let answers = call_controller(&args.cluster, requests)?;
+    // kubeseal rewrites the input file in place when it has no output file.
+    let in_place = args.secret_file.is_some() && args.sealed_secret_file.is_none();
+    let format = if in_place {
+        DocumentFormat::detect(&input)
+    } else {
+        output_format(args)
+    };
+    let mut output = String::new();
+    for (original, answer) in sealed.iter().zip(answers) {
+        let text = answer.map_err(|failure| match failure.code {
+            409 => anyhow::anyhow!("unable to rotate secret {}", original.display_name()),
+            _ => anyhow::anyhow!(
+                "cannot re-encrypt secret {}: {} ({})",
+                original.display_name(),
+                failure.message,
+                failure.code
+            ),
+        })?;
+        let mut rotated =
+            SealedSecretManifest::parse_all(&text).context("reading the controller's answer")?;
+        if rotated.len() != 1 {
+            bail!("the controller answered with {} documents", rotated.len());
+        }
+        let mut rotated = rotated.remove(0);
+        rotated.status = None;
+        output.push_str(&rotated.to_document(format));
+    }
+    match (&args.secret_file, in_place) {
+        (Some(path), true) => write_atomically(path, output.as_bytes(), Visibility::Shareable),
+        _ => write_output(args, stdout, output.as_bytes(), Visibility::Shareable),
+    }
+}
+
+fn one_answer(
+    args: &SealArgs,
+    request: ControllerRequest,
+) -> Result<Result<String, crate::seal::HttpFailure>> {
+    call_controller(&args.cluster, vec![request])?
+        .pop()
+        .context("the controller gave no answer")
+}
+
 fn load_certificate(args: &SealArgs) -> Result<String> {
     let Some(source) = args.cert.as_deref() else {
-        bail!(
-            "no --cert given. Fetching the certificate from the controller ({}/{}) through the \
-             Kubernetes API is not implemented yet; pass --cert FILE or an http(s):// URL \
-             (e.g. the output of `kubeseal --fetch-cert`)",
-            args.controller_namespace,
-            args.controller_name
-        );
+        let request = ControllerRequest {
+            post: false,
+            path: "/v1/cert.pem".into(),
+            body: String::new(),
+        };
+        return one_answer(args, request)
+            .and_then(|answer| answer.map_err(|f| anyhow::anyhow!("{} ({})", f.message, f.code)))
+            .with_context(|| {
+                format!(
+                    "fetching the certificate from the controller {} (or pass --cert FILE|URL)",
+                    args.cluster.controller()
+                )
+            });
     };
     if source.starts_with("http://") || source.starts_with("https://") {
         return fetch_certificate(source);
@@ -591,16 +682,19 @@ mod tests {
     }
 
     #[test]
-    fn controller_only_features_and_missing_cert_fail_clearly() {
-        let error = run_cli(&["--cert", &cert_path(), "--re-encrypt"], SECRET).unwrap_err();
-        assert!(error.to_string().contains("controller"));
-        let error = run_cli(&["--validate"], SECRET).unwrap_err();
-        assert!(error.to_string().contains("controller"));
-        let error = run_cli(&[], SECRET).unwrap_err();
-        assert!(error.to_string().contains("--cert"), "{error}");
-        assert!(error
-            .to_string()
-            .contains("kube-system/sealed-secrets-controller"));
+    fn without_a_cluster_controller_calls_fail_clearly() {
+        let missing = fixture().dir.path().join("no-such-kubeconfig");
+        let kubeconfig = missing.to_str().unwrap();
+        let error = run_cli(&["--kubeconfig", kubeconfig], SECRET).unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("--cert"), "{text}");
+        assert!(
+            text.contains("kube-system/sealed-secrets-controller"),
+            "{text}"
+        );
+        assert!(text.contains("no-such-kubeconfig"), "{text}");
+        let error = run_cli(&["--kubeconfig", kubeconfig, "--validate"], SECRET).unwrap_err();
+        assert!(format!("{error:#}").contains("kubeconfig"), "{error:#}");
     }
 
     #[test]

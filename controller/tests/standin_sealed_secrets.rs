@@ -456,3 +456,200 @@ async fn standin_sealed_key_renewal_keeps_old_keys() {
     assert_eq!(snapshot.info.len(), 2);
     assert_eq!(snapshot.newest().unwrap().fingerprint, new.fingerprint);
 }
+
+// ---------------------------------------------------------------------------
+// API faults injected by the stand-in (`/_standin/faults`): retried with backoff,
+// never in a hot loop, and the controller converges.
+
+/// Logged requests with this method whose path ends with `suffix`.
+fn requests(
+    kube: &KubeStandin,
+    method: &str,
+    suffix: &str,
+) -> Vec<hush_tests::standins::LoggedRequest> {
+    kube.request_log()
+        .into_iter()
+        .filter(|r| r.method == method && r.path.ends_with(suffix))
+        .collect()
+}
+
+/// Seconds between consecutive requests.
+fn gaps(requests: &[hush_tests::standins::LoggedRequest]) -> Vec<f64> {
+    requests.windows(2).map(|w| w[1].time - w[0].time).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standin_sealed_conflict_and_server_errors_are_retried_with_backoff() {
+    let kube = KubeStandin::start().expect("start Kubernetes API stand-in");
+    let client = client_for(&kube).await;
+    let running = start_controller(&client).await;
+    let public = running
+        .ctx
+        .keys
+        .snapshot()
+        .newest_private()
+        .unwrap()
+        .public_key()
+        .clone();
+    let sealed_api: Api<SealedSecret> = Api::namespaced(client.clone(), NS);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+
+    // 500 on create: three failures, then the Secret is created. Retries follow
+    // the controller's backoff (200 ms doubling, +-20% jitter), not a hot loop.
+    let create_path = format!("/api/v1/namespaces/{NS}/secrets");
+    kube.inject_fault("POST", &format!("{create_path}$"), "", 500, 3);
+    sealed_api
+        .create(
+            &PostParams::default(),
+            &sealed_secret(&public, "db", &[("password", "v1")], serde_json::json!({})),
+        )
+        .await
+        .unwrap();
+    wait_secret(&secrets, "db", "password", "v1").await;
+    let creates = requests(&kube, "POST", &create_path);
+    let statuses: Vec<Option<u16>> = creates.iter().map(|r| r.status).collect();
+    assert_eq!(statuses[..3], [Some(500); 3], "{statuses:?}");
+    assert!(statuses[3].is_some_and(|s| s < 300), "{statuses:?}");
+    let delays = gaps(&creates[..4]);
+    assert!(
+        delays[0] >= 0.15 && delays[1] >= 0.3 && delays[2] >= 0.6,
+        "backoff doubles: {delays:?}"
+    );
+
+    // 409 on update (the live Secret changed under the controller): retried with a
+    // fresh read, and the new value lands.
+    let secret_path = format!("/api/v1/namespaces/{NS}/secrets/db");
+    kube.inject_fault("PATCH", &format!("{secret_path}$"), "", 409, 2);
+    let patch = serde_json::json!({ "spec": { "encryptedData":
+        sealed_secret(&public, "db", &[("password", "v2")], serde_json::json!({})).spec.encrypted_data } });
+    sealed_api
+        .patch("db", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    wait_secret(&secrets, "db", "password", "v2").await;
+    let patches = requests(&kube, "PATCH", &secret_path);
+    let statuses: Vec<Option<u16>> = patches.iter().map(|r| r.status).collect();
+    assert_eq!(statuses[..2], [Some(409); 2], "{statuses:?}");
+    assert!(statuses[2].is_some_and(|s| s < 300), "{statuses:?}");
+    assert!(
+        gaps(&patches[..3]).iter().all(|g| *g >= 0.15),
+        "{:?}",
+        gaps(&patches[..3])
+    );
+    let reads_before_patches = kube
+        .request_log()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == secret_path && r.time < patches[2].time)
+        .count();
+    assert!(
+        reads_before_patches >= 3,
+        "each retry re-reads the live Secret"
+    );
+    wait_synced(&sealed_api, "db", "True").await;
+    drop(running);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standin_sealed_list_errors_and_expired_watch_then_restart_converge() {
+    let kube = KubeStandin::start().expect("start Kubernetes API stand-in");
+    let client = client_for(&kube).await;
+    let running = start_controller(&client).await;
+    let public = running
+        .ctx
+        .keys
+        .snapshot()
+        .newest_private()
+        .unwrap()
+        .public_key()
+        .clone();
+    drop(running);
+    let sealed_api: Api<SealedSecret> = Api::namespaced(client.clone(), NS);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+    sealed_api
+        .create(
+            &PostParams::default(),
+            &sealed_secret(&public, "first", &[("k", "one")], serde_json::json!({})),
+        )
+        .await
+        .unwrap();
+
+    // A cold start meets three 500s on the SealedSecret list, then an expired
+    // watch (410): the watcher backs off, lists again, and the controller converges.
+    let list_path = "/apis/bitnami.com/v1alpha1/sealedsecrets";
+    kube.clear_log();
+    kube.inject_fault("GET", &format!("{list_path}$"), "", 500, 3);
+    kube.inject_fault("GET", &format!("{list_path}$"), "watch=", 410, 1);
+    let running = start_controller(&client).await;
+    wait_secret(&secrets, "first", "k", "one").await;
+    let lists = requests(&kube, "GET", list_path);
+    let failed: Vec<_> = lists.iter().filter(|r| r.status == Some(500)).collect();
+    assert_eq!(failed.len(), 3, "{lists:?}");
+    let window = failed[2].time - failed[0].time;
+    assert!(
+        window >= 1.0,
+        "list retries back off (client-go backoff), took {window:.2}s"
+    );
+
+    // After the 410 the watcher re-lists and keeps watching: a new SealedSecret
+    // created now is unsealed.
+    sealed_api
+        .create(
+            &PostParams::default(),
+            &sealed_secret(&public, "second", &[("k", "two")], serde_json::json!({})),
+        )
+        .await
+        .unwrap();
+    wait_secret(&secrets, "second", "k", "two").await;
+    let lists = requests(&kube, "GET", list_path);
+    let expired = lists
+        .iter()
+        .position(|r| r.query.contains("watch=") && r.status == Some(200))
+        .expect("the expired watch was served");
+    assert!(
+        lists[expired + 1..]
+            .iter()
+            .any(|r| !r.query.contains("watch=") && r.status == Some(200)),
+        "a re-list follows the expired watch: {lists:?}"
+    );
+    let total_lists = lists.len();
+    assert!(
+        total_lists < 20,
+        "no hot loop: {total_lists} list/watch requests"
+    );
+
+    // Restart while a Secret is missing and a SealedSecret changed: converges.
+    drop(running);
+    secrets
+        .delete("first", &DeleteParams::default())
+        .await
+        .unwrap();
+    let patch = serde_json::json!({ "spec": { "encryptedData":
+        sealed_secret(&public, "second", &[("k", "three")], serde_json::json!({})).spec.encrypted_data } });
+    sealed_api
+        .patch("second", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    kube.inject_fault(
+        "POST",
+        &format!("/api/v1/namespaces/{NS}/secrets$"),
+        "",
+        500,
+        1,
+    );
+    let running = start_controller(&client).await;
+    wait_secret(&secrets, "first", "k", "one").await;
+    wait_secret(&secrets, "second", "k", "three").await;
+
+    // And then it is quiet: no writes once converged.
+    wait_synced(&sealed_api, "second", "True").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    kube.clear_log();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let writes: Vec<_> = kube
+        .request_log()
+        .into_iter()
+        .filter(|r| r.is_write())
+        .collect();
+    assert!(writes.is_empty(), "steady state writes nothing: {writes:?}");
+    drop(running);
+}

@@ -179,6 +179,103 @@ impl KubeStandin {
     }
 }
 
+/// One API request as the Kubernetes stand-in logged it.
+#[derive(Debug, Clone)]
+pub struct LoggedRequest {
+    /// Seconds since the Unix epoch.
+    pub time: f64,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// `None` when the stand-in failed before answering.
+    pub status: Option<u16>,
+}
+
+impl LoggedRequest {
+    /// Requests that change state (everything but GET/HEAD).
+    pub fn is_write(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "HEAD")
+    }
+}
+
+/// Fault injection and the request log of [`KubeStandin`] (`/_standin/...` in
+/// `tests/support/kmock_server.py`).
+impl KubeStandin {
+    /// The next `count` requests with this method whose path matches the regex
+    /// `path_regex` and whose query string contains `query` get `status`
+    /// (a Kubernetes `Status` body). `method`/`query` may be empty (any).
+    pub fn inject_fault(
+        &self,
+        method: &str,
+        path_regex: &str,
+        query: &str,
+        status: u16,
+        count: usize,
+    ) {
+        let body = serde_json::json!({
+            "method": method, "path": path_regex, "query": query, "status": status, "count": count,
+        })
+        .to_string();
+        let (code, text) = http(
+            self.process.port,
+            "POST",
+            "/_standin/faults",
+            Some(&body),
+            &[],
+        );
+        assert_eq!(code, 200, "inject fault: {text}");
+    }
+
+    /// Disarm every injected fault.
+    pub fn clear_faults(&self) {
+        http(self.process.port, "DELETE", "/_standin/faults", None, &[]);
+    }
+
+    /// Every API request since the start (or the last [`Self::clear_log`]).
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        let (code, text) = http(self.process.port, "GET", "/_standin/log", None, &[]);
+        assert_eq!(code, 200, "read stand-in log: {text}");
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&text).expect("log is JSON");
+        entries
+            .into_iter()
+            .map(|e| LoggedRequest {
+                time: e["t"].as_f64().unwrap_or_default(),
+                method: e["method"].as_str().unwrap_or_default().to_string(),
+                path: e["path"].as_str().unwrap_or_default().to_string(),
+                query: e["query"].as_str().unwrap_or_default().to_string(),
+                status: e["status"].as_u64().and_then(|s| u16::try_from(s).ok()),
+            })
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        http(self.process.port, "DELETE", "/_standin/log", None, &[]);
+    }
+
+    /// Create a Service whose proxy subresource (`services/NAME:PORT/proxy/...`)
+    /// the stand-in forwards to `upstream` (e.g. `http://127.0.0.1:8080`).
+    pub fn create_proxied_service(
+        &self,
+        namespace: &str,
+        name: &str,
+        port_name: &str,
+        upstream: &str,
+    ) {
+        let body = serde_json::json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {
+                "name": name, "namespace": namespace,
+                "annotations": { "standin.hush.dev/proxy-upstream": upstream },
+            },
+            "spec": { "ports": [{ "name": port_name, "port": 8080, "targetPort": 8080 }] },
+        })
+        .to_string();
+        let path = format!("/api/v1/namespaces/{namespace}/services");
+        let (code, text) = http(self.process.port, "POST", &path, Some(&body), &[]);
+        assert!(code == 200 || code == 201, "create Service: {text}");
+    }
+}
+
 /// A real OpenBao dev server with root token `root` and KV v2 mounted at `secret/`.
 pub struct OpenBao {
     pub process: Process,

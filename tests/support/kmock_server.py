@@ -12,13 +12,28 @@ Known gaps (see docs): no managedFields or field conflicts, no label selectors, 
 garbage collection of owned objects, no admission or schema validation, every write
 emits MODIFIED even when nothing changed.
 
+Test-only additions (see the "Stand-in controls" section below):
+  * fault injection: POST /_standin/faults makes the next N requests matching a
+    method, path regex and query substring fail with a status (e.g. 409 on an
+    update, 500 on a list); a 410 on a watch request is sent as the API server sends
+    an expired watch (HTTP 200, one ERROR event with a 410 Status); DELETE
+    /_standin/faults clears them;
+  * a request log: GET /_standin/log (time, method, path, query, status of every API
+    request), DELETE /_standin/log clears it;
+  * the service proxy (/api/v1/namespaces/NS/services/[SCHEME:]NAME[:PORT]/proxy/PATH),
+    forwarded to the URL in the Service's `standin.hush.dev/proxy-upstream`
+    annotation (a stand-in convention: there are no pods or endpoints here).
+
 Usage: kmock_server.py PORT   (prints "kmock listening on URL" when ready)
 """
 import asyncio
 import copy
 import datetime
 import itertools
+import json
+import re
 import sys
+import time
 import uuid
 
 import aiohttp.web
@@ -29,6 +44,7 @@ REASONS = {404: "NotFound", 409: "AlreadyExists", 400: "BadRequest", 422: "Inval
 RESOURCES = {
     "v1/secrets": ("Secret", True),
     "v1/namespaces": ("Namespace", False),
+    "v1/services": ("Service", True),
     "v1/events": ("Event", True),
     "events.k8s.io/v1/events": ("Event", True),
     "apps/v1/deployments": ("Deployment", True),
@@ -121,8 +137,12 @@ def _status(code):
 
 class Emulator(kmock.KubernetesEmulator):
     async def __call__(self, raw_request):
+        # Request counters first: the benchmarks poll them and must not fill the request log.
         if raw_request.path == "/_standin/stats":
             return aiohttp.web.json_response(STATS)
+        return await _controlled(self, raw_request, self._serve)
+
+    async def _serve(self, raw_request):
         namespaced = await _namespace_request(raw_request)
         if namespaced is not None:
             key = f"{raw_request.method.lower()} namespaces"
@@ -265,6 +285,125 @@ class Emulator(kmock.KubernetesEmulator):
             "message": repr(exc),
         }
         return aiohttp.web.json_response(body, status=code)
+
+
+# ---------------------------------------------------------------------------
+# Stand-in controls: fault injection, request log, service proxy. Kept apart from
+# the emulator shim above; everything here runs before kmock sees a request.
+
+ADMIN_PREFIX = "/_standin/"
+PROXY_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/services/([^/]+)/proxy(/.*)?$")
+UPSTREAM_ANNOTATION = "standin.hush.dev/proxy-upstream"
+_faults = []  # dicts: method, path (regex), query (substring), status, remaining
+_log = []  # dicts: t, method, path, query, status
+
+
+def _take_fault(method, path, query):
+    """The status of the first armed fault matching this request (and disarm one use)."""
+    for fault in _faults:
+        if fault["remaining"] <= 0:
+            continue
+        if fault.get("method") and fault["method"].upper() != method:
+            continue
+        if fault.get("path") and not re.search(fault["path"], path):
+            continue
+        if fault.get("query") and fault["query"] not in query:
+            continue
+        fault["remaining"] -= 1
+        return int(fault["status"])
+    return None
+
+
+def _status_body(code, message):
+    reasons = dict(REASONS)
+    reasons.update({409: "Conflict", 410: "Expired", 429: "TooManyRequests", 503: "ServiceUnavailable"})
+    body = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "code": code,
+            "status": "Failure", "reason": reasons.get(code, "Unknown"), "message": message}
+    return aiohttp.web.json_response(body, status=code)
+
+
+def _expired_watch(path):
+    """An expired watch as the API server reports it: HTTP 200 and one ERROR event
+    carrying a 410 Status ("too old resource version"), then the end of the stream."""
+    status = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure",
+              "code": 410, "reason": "Expired",
+              "message": f"too old resource version (injected by the stand-in on {path})"}
+    line = json.dumps({"type": "ERROR", "object": status}) + "\n"
+    return aiohttp.web.Response(text=line, status=200, content_type="application/json")
+
+
+async def _admin(raw_request):
+    what = raw_request.path[len(ADMIN_PREFIX):]
+    if what == "faults" and raw_request.method == "POST":
+        fault = await raw_request.json()
+        fault["remaining"] = int(fault.get("count", 1))
+        _faults.append(fault)
+        return aiohttp.web.json_response(fault)
+    if what == "faults" and raw_request.method == "DELETE":
+        _faults.clear()
+        return aiohttp.web.json_response({})
+    if what == "log" and raw_request.method == "GET":
+        return aiohttp.web.json_response(_log)
+    if what == "log" and raw_request.method == "DELETE":
+        _log.clear()
+        return aiohttp.web.json_response({})
+    return aiohttp.web.json_response({"error": "unknown stand-in control"}, status=404)
+
+
+async def _proxy(emulator, match, raw_request):
+    """Forward a service-proxy request to the Service's upstream annotation, as the
+    API server forwards it to a pod behind the Service."""
+    namespace, target, rest = match.group(1), match.group(2), match.group(3) or "/"
+    parts = target.split(":")
+    if len(parts) == 3:
+        _scheme, name, port = parts
+    elif len(parts) == 2:
+        name, port = parts
+    else:
+        name, port = parts[0], ""
+    base = f"http://127.0.0.1:{raw_request.url.port}"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/api/v1/namespaces/{namespace}/services/{name}") as got:
+            if got.status != 200:
+                return _status_body(404, f'services "{name}" not found')
+            service = await got.json()
+        ports = service.get("spec", {}).get("ports", [])
+        if port and not any(port in (p.get("name"), str(p.get("port"))) for p in ports):
+            return _status_body(503, f'no endpoints available for service "{name}:{port}"')
+        upstream = service.get("metadata", {}).get("annotations", {}).get(UPSTREAM_ANNOTATION)
+        if not upstream:
+            return _status_body(503, f'no endpoints available for service "{name}"')
+        body = await raw_request.read()
+        headers = {"X-Forwarded-For": raw_request.remote or "127.0.0.1"}
+        if raw_request.content_type:
+            headers["Content-Type"] = raw_request.content_type
+        url = upstream.rstrip("/") + rest
+        try:
+            async with session.request(raw_request.method, url, data=body, headers=headers) as resp:
+                payload = await resp.read()
+                return aiohttp.web.Response(body=payload, status=resp.status,
+                                            content_type=resp.content_type)
+        except aiohttp.ClientError as exc:
+            return _status_body(503, f"error trying to reach service: {exc}")
+
+
+async def _controlled(emulator, raw_request, serve):
+    if raw_request.path.startswith(ADMIN_PREFIX):
+        return await _admin(raw_request)
+    method, path, query = raw_request.method, raw_request.path, raw_request.query_string
+    entry = {"t": time.time(), "method": method, "path": path, "query": query, "status": None}
+    _log.append(entry)
+    status = _take_fault(method, path, query)
+    if status == 410 and "watch=" in query:
+        response = _expired_watch(path)
+    elif status is not None:
+        response = _status_body(status, f"injected by the stand-in ({method} {path})")
+    elif (match := PROXY_PATH.match(path)) is not None:
+        response = await _proxy(emulator, match, raw_request)
+    else:
+        response = await serve(raw_request)
+    entry["status"] = response.status
+    return response
 
 
 async def main(port):

@@ -7,6 +7,13 @@
 //! sops drops them; a file without the field falls back to `sops.lastmodified`
 //! (the last time any value was encrypted), which is never older than the data
 //! key, so an overdue file is never reported as fresh.
+//!
+//! SealedSecrets carry no sealing time. When the sealing controller is reachable
+//! (`--controller-url URL`, or `--cluster` through the Kubernetes API service proxy
+//! as `hush seal` reaches it), hush-controller's `POST /v1/key-info` names the key
+//! that opens each SealedSecret (fingerprint, creation time; never a value), and
+//! the key's age is reported as the SealedSecret's age. Without it, or when the
+//! controller cannot be reached, SealedSecrets are listed as `unknown`.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -39,6 +46,8 @@ pub fn stamp_rotation(metadata: &mut Metadata, now: &str) {
 pub enum AgeSource {
     HushRotatedAt,
     LastModified,
+    /// Creation time of the sealing key that opens a SealedSecret.
+    SealingKey,
 }
 
 impl AgeSource {
@@ -46,11 +55,13 @@ impl AgeSource {
         match self {
             AgeSource::HushRotatedAt => ROTATED_AT_FIELD,
             AgeSource::LastModified => "lastmodified",
+            AgeSource::SealingKey => "sealing-key",
         }
     }
 }
 
 /// When a file's data key was last generated, as far as its metadata tells.
+#[derive(Debug)]
 pub struct DataKeyAge {
     pub rotated_at: String,
     pub since: SystemTime,
@@ -117,6 +128,14 @@ pub struct StatusArgs {
     /// Worker threads (default: four per core)
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// SealedSecrets: ask the controller at this base URL which key opens each one
+    #[arg(long, value_name = "URL", conflicts_with = "cluster")]
+    pub controller_url: Option<String>,
+    /// SealedSecrets: ask the controller through the Kubernetes API service proxy
+    #[arg(long)]
+    pub cluster: bool,
+    #[command(flatten)]
+    pub cluster_args: crate::seal::ClusterArgs,
 }
 
 /// One row of the status report.
@@ -127,10 +146,13 @@ struct Entry {
     age: Option<(DataKeyAge, Duration)>,
     recipients: Vec<String>,
     detail: String,
+    /// SealedSecret files: their documents, and the key that opens each (when asked).
+    sealed: Vec<SealedSecretManifest>,
+    sealing_keys: Vec<serde_json::Value>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(crate) enum State {
     Ok,
     Overdue,
     Broken,
@@ -163,10 +185,18 @@ fn status(args: StatusArgs) -> CliResult<()> {
         )
     })?;
     let now = SystemTime::now();
-    let entries = tree_walk::parallel_map(&files, args.jobs, |(path, kind)| match kind {
+    let mut entries = tree_walk::parallel_map(&files, args.jobs, |(path, kind)| match kind {
         FileKind::Sops => inspect_sops(path, now, args.max_age),
         FileKind::SealedSecret => inspect_sealed(path),
     });
+    if let Some(source) = sealing_source(&args) {
+        crate::seal::key_info::annotate(
+            &source,
+            &mut entries_view(&mut entries),
+            now,
+            args.max_age,
+        );
+    }
     let format = args.output.unwrap_or(if std::io::stdout().is_terminal() {
         ReportFormat::Table
     } else {
@@ -199,6 +229,8 @@ fn inspect_sops(path: &Path, now: SystemTime, max_age: Duration) -> Entry {
         age: None,
         recipients: Vec::new(),
         detail: String::new(),
+        sealed: Vec::new(),
+        sealing_keys: Vec::new(),
     };
     let loaded = ops::read(&spec).and_then(|b| ops::load_encrypted(&spec, &b));
     let metadata = match loaded {
@@ -232,6 +264,8 @@ fn inspect_sealed(path: &Path) -> Entry {
         age: None,
         recipients: Vec::new(),
         detail: String::new(),
+        sealed: Vec::new(),
+        sealing_keys: Vec::new(),
     };
     let parsed = std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
@@ -244,10 +278,35 @@ fn inspect_sealed(path: &Path) -> Entry {
                 .map(|s| format!("sealed {}", s.display_name()))
                 .collect();
             entry.detail = "sealing time not recorded in SealedSecrets".into();
+            entry.sealed = list;
         }
         Err(e) => entry.detail = e,
     }
     entry
+}
+
+fn sealing_source(args: &StatusArgs) -> Option<crate::seal::key_info::Source> {
+    if let Some(url) = &args.controller_url {
+        return Some(crate::seal::key_info::Source::Url(url.clone()));
+    }
+    args.cluster
+        .then(|| crate::seal::key_info::Source::Cluster(args.cluster_args.clone()))
+}
+
+/// The SealedSecret rows, as the sealing-key lookup sees them.
+fn entries_view(entries: &mut [Entry]) -> Vec<crate::seal::key_info::SealedRow<'_>> {
+    entries
+        .iter_mut()
+        .filter(|e| e.kind == FileKind::SealedSecret && !e.sealed.is_empty())
+        .map(|e| crate::seal::key_info::SealedRow {
+            documents: &e.sealed,
+            state: &mut e.state,
+            age: &mut e.age,
+            recipients: &mut e.recipients,
+            detail: &mut e.detail,
+            sealing_keys: &mut e.sealing_keys,
+        })
+        .collect()
 }
 
 fn kind_name(kind: FileKind) -> &'static str {
@@ -270,6 +329,7 @@ fn json_report(entries: &[Entry], max_age: Duration) -> String {
                 "age_days": e.age.as_ref().map(|(_, d)| d.as_secs() / 86_400),
                 "age_seconds": e.age.as_ref().map(|(_, d)| d.as_secs()),
                 "recipients": e.recipients,
+                "sealing_keys": (!e.sealing_keys.is_empty()).then(|| e.sealing_keys.clone()),
                 "detail": (!e.detail.is_empty()).then(|| e.detail.clone()),
             })
         })

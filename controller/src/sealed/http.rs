@@ -1,7 +1,9 @@
 //! The controller's HTTP API, as Bitnami's `server.go`: `GET /healthz`,
-//! `GET /v1/cert.pem`, `POST /v1/verify`, `POST /v1/rotate`; and the sealed
-//! metrics on their own listener. `verify` and `rotate` are rate-limited per path
-//! and client (`X-Forwarded-For`, which the API-server service proxy sets).
+//! `GET /v1/cert.pem`, `POST /v1/verify`, `POST /v1/rotate`; hush's own
+//! `POST /v1/key-info` (which key opens each posted SealedSecret: fingerprint,
+//! creation time, key Secret; never a value), and the sealed metrics on their own
+//! listener. The POST endpoints are rate-limited per path and client
+//! (`X-Forwarded-For`, which the API-server service proxy sets).
 
 use std::{
     collections::HashMap,
@@ -87,6 +89,19 @@ pub fn handle(
             },
             None => Response::text(503, "no sealing key yet\n"),
         },
+        ("POST", "/v1/key-info") => {
+            if !limiter.allow(&format!("{path} {client}")) {
+                return Response::text(429, "rate limit exceeded\n");
+            }
+            match key_info(keys, body) {
+                Ok(json) => Response {
+                    status: 200,
+                    content_type: "application/json",
+                    body: json.into_bytes(),
+                },
+                Err(message) => Response::text(400, message),
+            }
+        }
         ("POST", "/v1/verify") | ("POST", "/v1/rotate") => {
             if !limiter.allow(&format!("{path} {client}")) {
                 return Response::text(429, "rate limit exceeded\n");
@@ -123,6 +138,68 @@ fn one_manifest(body: &[u8]) -> Result<SealedSecretManifest, String> {
         return Err(format!("expected one SealedSecret, got {}\n", all.len()));
     }
     Ok(all.remove(0))
+}
+
+/// For every SealedSecret in `body` (one JSON document or `List`, or a YAML stream
+/// of many), the keys that open
+/// its values: `[{"object", "keys": [{"fingerprint", "created", "secret",
+/// "newest"}], "error"}]`, in input order. Plaintext is dropped at once.
+fn key_info(keys: &KeySet, body: &[u8]) -> Result<String, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "body is not UTF-8\n".to_string())?;
+    let manifests = SealedSecretManifest::parse_all(text).map_err(|e| format!("{e}\n"))?;
+    let newest = keys.newest().map(|k| k.fingerprint.clone());
+    let rows: Vec<serde_json::Value> = manifests
+        .iter()
+        .map(|manifest| {
+            let (used, error) = keys_opening(keys, manifest);
+            let described: Vec<serde_json::Value> = used
+                .iter()
+                .map(|&index| {
+                    let info = &keys.info[index];
+                    serde_json::json!({
+                        "fingerprint": info.fingerprint,
+                        "created": super::keys::rfc3339(info.created),
+                        "secret": info.secret_name,
+                        "newest": Some(&info.fingerprint) == newest.as_ref(),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "object": manifest.display_name(),
+                "keys": described,
+                "error": error,
+            })
+        })
+        .collect();
+    Ok(serde_json::Value::Array(rows).to_string())
+}
+
+/// Indices of the keys that open `manifest`'s values (ascending), and the first
+/// failure (naming the data key, never a value).
+fn keys_opening(keys: &KeySet, manifest: &SealedSecretManifest) -> (Vec<usize>, Option<String>) {
+    let name = manifest.metadata.name.clone().unwrap_or_default();
+    let namespace = manifest.metadata.namespace.clone().unwrap_or_default();
+    let label = scope_label(manifest.scope(), &namespace, &name);
+    let mut used = std::collections::BTreeSet::new();
+    let mut error = None;
+    for (key, encoded) in &manifest.spec.encrypted_data {
+        let opened = STANDARD
+            .decode(encoded.as_bytes())
+            .map_err(|_| format!("data key {key:?} is not valid base64"))
+            .and_then(|ct| {
+                unseal_with_any(&keys.private, &label, &ct)
+                    .map_err(|e| format!("data key {key:?}: {e}"))
+            });
+        match opened {
+            Ok((index, _plaintext)) => {
+                used.insert(index);
+            }
+            Err(message) => {
+                error.get_or_insert(message);
+            }
+        }
+    }
+    (used.into_iter().collect(), error)
 }
 
 /// Re-encrypt every value to the newest key, keeping everything else.
@@ -398,6 +475,36 @@ mod tests {
             handle(&keys, &limiter, "GET", "/healthz", "c", b"").status,
             200
         );
+    }
+
+    #[test]
+    fn key_info_names_the_key_that_opens_each_document() {
+        let keys = key_set(2);
+        let limiter = RateLimiter::new(100.0, 100);
+        let body = format!(
+            "---\n{}\n---\n{}",
+            sealed_json(&keys, 0, "first-value"),
+            sealed_json(&key_set(1), 0, "foreign-value")
+        );
+        let answer = handle(
+            &keys,
+            &limiter,
+            "POST",
+            "/v1/key-info",
+            "c",
+            body.as_bytes(),
+        );
+        assert_eq!(answer.status, 200);
+        let text = String::from_utf8(answer.body).unwrap();
+        assert!(!text.contains("value\""), "no plaintext: {text}");
+        let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(rows[0]["object"], "ns/s");
+        assert_eq!(rows[0]["keys"][0]["fingerprint"], keys.info[0].fingerprint);
+        assert_eq!(rows[0]["keys"][0]["secret"], "k0");
+        assert_eq!(rows[0]["keys"][0]["newest"], false);
+        assert!(rows[0]["error"].is_null());
+        assert_eq!(rows[1]["keys"].as_array().unwrap().len(), 0);
+        assert!(rows[1]["error"].as_str().unwrap().contains("\"k\""));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod pipeline;
 mod reconcile;
 pub mod secret;
 
@@ -61,6 +62,8 @@ pub struct Context {
     pub metrics: metrics::SealedMetrics,
     pub events: Events,
     pub settings: Settings,
+    /// One unseal at a time per core.
+    pub pool: pipeline::UnsealPool,
     failures: Mutex<HashMap<(String, String), u32>>,
 }
 
@@ -72,6 +75,7 @@ impl Context {
             keys,
             metrics: metrics::SealedMetrics::new(),
             settings,
+            pool: pipeline::UnsealPool::default(),
             failures: Mutex::default(),
         }
     }

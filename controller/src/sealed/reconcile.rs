@@ -1,9 +1,8 @@
-//! One SealedSecret -> its Secret: unseal (on the blocking pool, so both cores
-//! decrypt), check ownership, write only when something differs, then status and events.
+//! One SealedSecret -> its Secret: unseal (on the bounded blocking pool of
+//! [`super::pipeline::UnsealPool`], so every core decrypts), check ownership, write only when something differs, then status and events.
 
 use std::sync::Arc;
 
-use hush_crypto::sealing::{unseal_sealed_secret, SealedSecretManifest, UnsealedSecret};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     api::{Patch, PatchParams, PostParams},
@@ -12,8 +11,8 @@ use kube::{
 };
 
 use super::{
-    keys::rfc3339,
-    secret::{desired, updated, write_mode, Owner, UsedKey, WriteMode},
+    pipeline::{unseal_to_secret, Unsealed},
+    secret::{updated, write_mode, WriteMode},
     Context, Error,
 };
 use crate::crd::{SealedSecret, SealedSecretCondition, SealedSecretStatus};
@@ -67,8 +66,20 @@ async fn unseal_and_write(
 ) -> Result<Result<bool, Failure>, Error> {
     ctx.metrics.unseal_requests.inc();
     let keys = ctx.keys.snapshot();
-    let (unsealed, used) = match unseal_blocking(ss, keys.clone()).await? {
-        Ok(pair) => pair,
+    let uid = ss.uid().unwrap_or_default();
+    let value = serde_json::to_value(ss).map_err(|e| Error::Task(e.to_string()))?;
+    let job_keys = keys.clone();
+    let job_uid = uid.clone();
+    let unsealed = ctx
+        .pool
+        .run(move || unseal_to_secret(value, &job_keys, &job_uid))
+        .await
+        .map_err(Error::Task)?;
+    let Unsealed {
+        secret: want,
+        key_index,
+    } = match unsealed {
+        Ok(unsealed) => unsealed,
         Err(message) => {
             return Ok(Err(Failure {
                 reason: "ErrUnsealFailed",
@@ -77,21 +88,7 @@ async fn unseal_and_write(
             }))
         }
     };
-    let key_info = &keys.info[used];
-    let created = rfc3339(key_info.created);
-    let uid = ss.uid().unwrap_or_default();
-    let want = desired(
-        &unsealed,
-        &Owner {
-            name: &ss.name_any(),
-            uid: &uid,
-        },
-        &UsedKey {
-            fingerprint: &key_info.fingerprint,
-            created: &created,
-        },
-    );
-    drop(unsealed);
+    let key_info = &keys.info[key_index];
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let secret_name = ss.name_any();
     let wrote = match api.get_opt(&secret_name).await? {
@@ -167,31 +164,6 @@ fn merge_diff(from: &serde_json::Value, to: &serde_json::Value) -> serde_json::V
         }
         _ => to.clone(),
     }
-}
-
-/// Unseal on the blocking pool. Returns the Secret and the index of the newest key
-/// that decrypted a value. The error text names object and data key, never a value.
-async fn unseal_blocking(
-    ss: &SealedSecret,
-    keys: Arc<super::keys::KeySet>,
-) -> Result<Result<(UnsealedSecret, usize), String>, Error> {
-    let value = serde_json::to_value(ss).map_err(|e| Error::Task(e.to_string()))?;
-    tokio::task::spawn_blocking(move || {
-        let manifest = SealedSecretManifest::from_value(value).map_err(|e| e.to_string())?;
-        if keys.private.is_empty() {
-            return Err("no sealing keys loaded".to_string());
-        }
-        let unsealed = unseal_sealed_secret(&keys.private, &manifest).map_err(|e| e.to_string())?;
-        let used = unsealed
-            .used_keys
-            .iter()
-            .next_back()
-            .copied()
-            .unwrap_or(keys.private.len() - 1);
-        Ok((unsealed, used))
-    })
-    .await
-    .map_err(|e| Error::Task(e.to_string()))
 }
 
 /// Write the `Synced` condition and observedGeneration when they change.
