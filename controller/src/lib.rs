@@ -8,6 +8,8 @@ pub mod crd;
 pub mod duration;
 pub mod kube_util;
 pub mod metrics;
+pub mod notifier;
 pub mod sealed;
+pub mod sops;
 pub mod sync;
 pub mod telemetry;
