@@ -4,6 +4,8 @@
 //! fetch values from secret managers for hush-controller.
 
 pub mod age;
+#[cfg(feature = "gitops")]
+pub mod gitops;
 pub mod keyring;
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "vault"))]
 pub mod kms;
