@@ -5,6 +5,8 @@
 
 pub mod age;
 pub mod flux_keys;
+#[cfg(feature = "gitops")]
+pub mod gitops;
 pub mod keyring;
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "vault"))]
 pub mod kms;
