@@ -6,6 +6,8 @@
 
 pub mod crd;
 pub mod duration;
+#[cfg(feature = "gitops")]
+pub mod gitrepo;
 pub mod kube_util;
 pub mod metrics;
 pub mod notifier;

@@ -86,6 +86,12 @@ struct Args {
     /// Webhook (Slack-compatible `{"text": ...}`) for failures, reverted drift and updated Secrets.
     #[arg(long, env = "HUSH_NOTIFY_WEBHOOK", hide_env_values = true)]
     notify_webhook: Option<String>,
+    /// SecretRepository: pull Git repositories and apply the SOPS Secrets and SealedSecrets in them.
+    #[arg(long, env = "HUSH_SECRET_REPOSITORIES", default_value_t = true, action = clap::ArgAction::Set)]
+    secret_repositories: bool,
+    /// SecretRepository: where the bare Git mirrors are kept (an emptyDir is fine).
+    #[arg(long, env = "HUSH_GIT_CACHE_DIR", default_value = "/tmp/hush-git")]
+    git_cache_dir: std::path::PathBuf,
     /// SecretSync: keep Secrets in sync with Vault and cloud secret managers.
     #[arg(long, env = "HUSH_SECRET_SYNC", default_value_t = true, action = clap::ArgAction::Set)]
     secret_sync: bool,
@@ -159,20 +165,35 @@ async fn main() -> anyhow::Result<()> {
     if let Some(sealed_run) = sealed_controller {
         controllers.push(Box::pin(sealed_run));
     }
+    let default_key_secret =
+        args.sops_key_secret
+            .as_deref()
+            .map(|text| match text.split_once('/') {
+                Some((ns, name)) => KeySecretRef {
+                    namespace: ns.into(),
+                    name: name.into(),
+                },
+                None => KeySecretRef {
+                    namespace: args.key_namespace.clone(),
+                    name: text.into(),
+                },
+            });
+    #[cfg(feature = "gitops")]
+    if args.secret_repositories {
+        let repo_ctx = Arc::new(hush_controller::gitrepo::Context::new(
+            client.clone(),
+            notifier.clone(),
+            hush_controller::gitrepo::Settings {
+                min_backoff: settings.min_backoff,
+                max_backoff: settings.max_backoff,
+                cache_dir: args.git_cache_dir.clone(),
+                default_key_secret: default_key_secret.clone(),
+                ..Default::default()
+            },
+        ));
+        controllers.push(Box::pin(hush_controller::gitrepo::run(repo_ctx)));
+    }
     if args.sops_secrets {
-        let default_key_secret =
-            args.sops_key_secret
-                .as_deref()
-                .map(|text| match text.split_once('/') {
-                    Some((ns, name)) => KeySecretRef {
-                        namespace: ns.into(),
-                        name: name.into(),
-                    },
-                    None => KeySecretRef {
-                        namespace: args.key_namespace.clone(),
-                        name: text.into(),
-                    },
-                });
         let sops_ctx = Arc::new(sops::Context::new(
             client.clone(),
             notifier.clone(),
@@ -189,6 +210,7 @@ async fn main() -> anyhow::Result<()> {
         secret_sync = args.secret_sync,
         sealed_secrets = args.sealed_secrets,
         sops_secrets = args.sops_secrets,
+        secret_repositories = args.secret_repositories,
         notify = args.notify_webhook.is_some(),
         "hush-controller starting"
     );

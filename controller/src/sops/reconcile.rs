@@ -157,42 +157,43 @@ async fn decrypt_and_apply(
             }));
         }
     }
-    let outcome =
-        match &live {
-            Some(l) if secret::up_to_date(l, &want) => None,
-            Some(l) if l.immutable == Some(true) => return Ok(Err(Failure {
+    let outcome = match &live {
+        Some(l) if secret::up_to_date(l, &want) => None,
+        Some(l) if l.immutable == Some(true) => {
+            return Ok(Err(Failure {
                 reason: "SecretImmutable",
                 message: format!(
                     "Secret {name:?} is immutable and differs; delete it to let hush recreate it"
                 ),
-            })),
-            _ => {
-                kube_util::apply(&api, name, &want).await?;
-                ctx.writes.inc();
-                let applied_before = obj
-                    .status
-                    .as_ref()
-                    .is_some_and(|s| s.observed_generation == obj.meta().generation);
-                Some(match &live {
-                    None if applied_before => (
-                        "DriftReverted",
-                        format!("Secret {name} was deleted outside hush; recreated"),
-                    ),
-                    None => (
-                        "Created",
-                        format!("Secret {name} created ({keys_count} keys)"),
-                    ),
-                    Some(l) if applied_before && secret::edited_outside_hush(l) => (
-                        "DriftReverted",
-                        format!("Secret {name} was edited outside hush; restored"),
-                    ),
-                    Some(_) => (
-                        "Updated",
-                        format!("Secret {name} updated ({keys_count} keys)"),
-                    ),
-                })
-            }
-        };
+            }))
+        }
+        _ => {
+            kube_util::apply(&api, name, &want).await?;
+            ctx.writes.inc();
+            let applied_before = obj
+                .status
+                .as_ref()
+                .is_some_and(|s| s.observed_generation == obj.meta().generation);
+            Some(match &live {
+                None if applied_before => (
+                    "DriftReverted",
+                    format!("Secret {name} was deleted outside hush; recreated"),
+                ),
+                None => (
+                    "Created",
+                    format!("Secret {name} created ({keys_count} keys)"),
+                ),
+                Some(l) if applied_before && secret::edited_outside_hush(l) => (
+                    "DriftReverted",
+                    format!("Secret {name} was edited outside hush; restored"),
+                ),
+                Some(_) => (
+                    "Updated",
+                    format!("Secret {name} updated ({keys_count} keys)"),
+                ),
+            })
+        }
+    };
     let lastmodified = want
         .metadata
         .annotations
