@@ -6,8 +6,12 @@
 
 pub mod crd;
 pub mod duration;
+#[cfg(feature = "gitops")]
+pub mod gitrepo;
 pub mod kube_util;
 pub mod metrics;
+pub mod notifier;
 pub mod sealed;
+pub mod sops;
 pub mod sync;
 pub mod telemetry;

@@ -6,7 +6,9 @@ use clap::Parser;
 use hush_controller::{
     duration,
     metrics::Metrics,
+    notifier::Notifier,
     sealed::{self, http::RateLimiter, keys::KeySettings, keys::KeyStore},
+    sops::{self, keys::KeySecretRef},
     sync::{self, Settings},
     telemetry::{self, LogFormat},
 };
@@ -74,6 +76,25 @@ struct Args {
     rate_limit: f64,
     #[arg(long, default_value_t = 2)]
     rate_limit_burst: u32,
+    /// SopsSecret: decrypt `hush.dev` SopsSecrets into Secrets.
+    #[arg(long, env = "HUSH_SOPS_SECRETS", default_value_t = true, action = clap::ArgAction::Set)]
+    sops_secrets: bool,
+    /// SopsSecret: key Secret (Flux conventions: `*.agekey`, `*.asc`, `sops.vault-token`)
+    /// used when a SopsSecret names none, as `NAME` (in --key-namespace) or `NAMESPACE/NAME`.
+    #[arg(long, env = "HUSH_SOPS_KEY_SECRET")]
+    sops_key_secret: Option<String>,
+    /// Webhook (Slack-compatible `{"text": ...}`) for failures, reverted drift and updated Secrets.
+    #[arg(long, env = "HUSH_NOTIFY_WEBHOOK", hide_env_values = true)]
+    notify_webhook: Option<String>,
+    /// SecretRepository: pull Git repositories and apply the SOPS Secrets and SealedSecrets in them.
+    #[arg(long, env = "HUSH_SECRET_REPOSITORIES", default_value_t = true, action = clap::ArgAction::Set)]
+    secret_repositories: bool,
+    /// SecretRepository: where the bare Git mirrors are kept (an emptyDir is fine).
+    #[arg(long, env = "HUSH_GIT_CACHE_DIR", default_value = "/tmp/hush-git")]
+    git_cache_dir: std::path::PathBuf,
+    /// SecretSync: keep Secrets in sync with Vault and cloud secret managers.
+    #[arg(long, env = "HUSH_SECRET_SYNC", default_value_t = true, action = clap::ArgAction::Set)]
+    secret_sync: bool,
 }
 
 #[tokio::main]
@@ -91,7 +112,11 @@ async fn main() -> anyhow::Result<()> {
         max_backoff: Duration::from_secs(args.max_backoff.max(1)),
         concurrency: args.concurrency.max(1),
     };
-    let ctx = Arc::new(sync::Context::new(client.clone(), metrics, settings));
+    let ctx = Arc::new(sync::Context::new(
+        client.clone(),
+        metrics,
+        settings.clone(),
+    ));
     let mut sealed_tasks = Vec::new();
     let sealed_controller = if args.sealed_secrets {
         let renew = duration::parse(&args.key_renew_period)
@@ -127,14 +152,69 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
-    tracing::info!("hush-controller starting: SecretSync and SealedSecret controllers");
-    // Later controllers (SOPS from Git) join here.
-    match sealed_controller {
-        Some(sealed_run) => {
-            futures::future::join(sync::run(ctx), sealed_run).await;
+    let notifier = match &args.notify_webhook {
+        Some(url) => {
+            Notifier::webhook(url).map_err(|e| anyhow::anyhow!("--notify-webhook: {e}"))?
         }
-        None => sync::run(ctx).await,
+        None => Notifier::none(),
+    };
+    let mut controllers: Vec<futures::future::BoxFuture<'static, ()>> = Vec::new();
+    if args.secret_sync {
+        controllers.push(Box::pin(sync::run(ctx)));
     }
+    if let Some(sealed_run) = sealed_controller {
+        controllers.push(Box::pin(sealed_run));
+    }
+    let default_key_secret =
+        args.sops_key_secret
+            .as_deref()
+            .map(|text| match text.split_once('/') {
+                Some((ns, name)) => KeySecretRef {
+                    namespace: ns.into(),
+                    name: name.into(),
+                },
+                None => KeySecretRef {
+                    namespace: args.key_namespace.clone(),
+                    name: text.into(),
+                },
+            });
+    #[cfg(feature = "gitops")]
+    if args.secret_repositories {
+        let repo_ctx = Arc::new(hush_controller::gitrepo::Context::new(
+            client.clone(),
+            notifier.clone(),
+            hush_controller::gitrepo::Settings {
+                min_backoff: settings.min_backoff,
+                max_backoff: settings.max_backoff,
+                cache_dir: args.git_cache_dir.clone(),
+                default_key_secret: default_key_secret.clone(),
+                ..Default::default()
+            },
+        ));
+        controllers.push(Box::pin(hush_controller::gitrepo::run(repo_ctx)));
+    }
+    if args.sops_secrets {
+        let sops_ctx = Arc::new(sops::Context::new(
+            client.clone(),
+            notifier.clone(),
+            sops::Settings {
+                min_backoff: settings.min_backoff,
+                max_backoff: settings.max_backoff,
+                concurrency: args.concurrency.max(1),
+                default_key_secret,
+            },
+        ));
+        controllers.push(Box::pin(sops::run(sops_ctx)));
+    }
+    tracing::info!(
+        secret_sync = args.secret_sync,
+        sealed_secrets = args.sealed_secrets,
+        sops_secrets = args.sops_secrets,
+        secret_repositories = args.secret_repositories,
+        notify = args.notify_webhook.is_some(),
+        "hush-controller starting"
+    );
+    futures::future::join_all(controllers).await;
     for task in sealed_tasks {
         task.abort();
     }

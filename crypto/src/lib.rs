@@ -11,6 +11,7 @@ pub mod engine;
 pub mod keys;
 pub mod keyspec;
 pub mod metadata;
+pub mod nested;
 pub mod path;
 pub mod rules;
 pub mod scalar;

@@ -4,9 +4,14 @@
 //! fetch values from secret managers for hush-controller.
 
 pub mod age;
+pub mod flux_keys;
+#[cfg(feature = "gitops")]
+pub mod gitops;
 pub mod keyring;
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "vault"))]
 pub mod kms;
+#[cfg(feature = "notify")]
+pub mod notify;
 pub mod pgp;
 pub mod secrets;
 pub mod source;

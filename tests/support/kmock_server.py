@@ -61,6 +61,17 @@ _rv = itertools.count(1)
 STATS = {}
 
 
+def gitops_resources():
+    """hush's GitOps resources (issue 6): SopsSecret and SecretRepository."""
+    return {
+        "hush.dev/v1alpha1/sopssecrets": ("SopsSecret", True),
+        "hush.dev/v1alpha1/secretrepositories": ("SecretRepository", True),
+    }
+
+
+RESOURCES.update(gitops_resources())
+
+
 def _now():
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

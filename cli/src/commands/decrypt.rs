@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use hush_crypto::document::{self, Format};
 use hush_crypto::stores::json;
-use hush_crypto::{path, Map, Value};
+use hush_crypto::{nested, path, Map, Value};
 
 use crate::args::{ConfigArgs, DecryptArgsCommon, FormatArgs, OutputArgs};
 use crate::exit::{CliResult, Code};
@@ -30,14 +31,63 @@ pub struct DecryptArgs {
 pub fn run(args: DecryptArgs) -> CliResult<()> {
     let spec = FileSpec::new(&args.file, &args.formats);
     let bytes = ops::read(&spec)?;
-    let opened = ops::open_read_only(&spec, &bytes, &args.decryption)?;
+    let docs = if is_sealed_sops_secret(&spec, &bytes) {
+        open_sops_secrets(&spec, &bytes, &args.decryption)?
+    } else {
+        ops::open_read_only(&spec, &bytes, &args.decryption)?.docs
+    };
     let config = crate::config::load_for(&spec.name, args.config.config.as_deref()).unwrap_or(None);
     let opts = ops::emit_options(&args.formats, config.as_ref());
     let out = match &args.extract {
-        Some(expr) => extract(&spec, &opened.docs, expr, &opts)?,
-        None => ops::emit_plain(&spec, &opened.docs, &opts)?,
+        Some(expr) => extract(&spec, &docs, expr, &opts)?,
+        None => ops::emit_plain(&spec, &docs, &opts)?,
     };
     ops::deliver(&spec, &args.output, &out, true)
+}
+
+/// True when the file is one or more hush `SopsSecret`s whose `spec` is a nested
+/// SOPS document (and the file has no top-level `sops` block).
+pub fn is_sealed_sops_secret(spec: &FileSpec, bytes: &[u8]) -> bool {
+    if !matches!(spec.input, Format::Yaml | Format::Json)
+        || document::is_encrypted(spec.input, bytes)
+    {
+        return false;
+    }
+    document::load_plain(spec.input, bytes).is_ok_and(|docs| are_sealed_sops_secrets(&docs))
+}
+
+/// True when every loaded document is a `SopsSecret` whose `spec` is already sealed.
+pub fn are_sealed_sops_secrets(docs: &[Map]) -> bool {
+    !docs.is_empty()
+        && docs.iter().all(|d| {
+            nested::is_sops_secret(d) && nested::is_encrypted(d, nested::SOPS_SECRET_SUBTREE)
+        })
+}
+
+/// Decrypts each SopsSecret's `spec` (MAC checked unless `--ignore-mac`) and puts the
+/// plaintext spec, without its metadata, back in place.
+fn open_sops_secrets(
+    spec: &FileSpec,
+    bytes: &[u8],
+    args: &DecryptArgsCommon,
+) -> CliResult<Vec<Map>> {
+    let mut docs = document::load_plain(spec.input, bytes)
+        .map_err(|e| spec.error(Code::CouldNotReadInputFile, e))?;
+    let ring = ops::decryption_ring(args)?;
+    for doc in &mut docs {
+        let (mut sub, metadata) = nested::open(doc, nested::SOPS_SECRET_SUBTREE)
+            .map_err(|e| spec.error(Code::CouldNotReadInputFile, e))?;
+        let key = ops::data_key(spec, &metadata, &ring)?;
+        ops::decrypt_docs(
+            spec,
+            std::slice::from_mut(&mut sub),
+            &metadata,
+            &key,
+            args.ignore_mac,
+        )?;
+        doc.insert(nested::SOPS_SECRET_SUBTREE, Value::Map(sub));
+    }
+    Ok(docs)
 }
 
 /// The value at a tree path: scalars as raw text (as sops prints them), trees in the output format.

@@ -6,9 +6,10 @@ use clap::Args;
 use hush_crypto::document::{self, Format};
 use hush_crypto::metadata::Metadata;
 use hush_crypto::rules::Selector;
-use hush_crypto::{DataKey, Map, Value};
+use hush_crypto::{nested, DataKey, Map, Value};
 
 use crate::args::{ConfigArgs, FormatArgs, KeyArgs, OutputArgs, SelectorArgs};
+use crate::commands::decrypt;
 use crate::exit::{CliError, CliResult, Code};
 use crate::ops::{self, FileSpec};
 use crate::{config, keys};
@@ -36,8 +37,11 @@ pub fn run(args: EncryptArgs) -> CliResult<()> {
     let spec = FileSpec::new(&args.file, &args.formats);
     let bytes = ops::read(&spec)?;
     let docs = match document::load_plain(spec.input, &bytes) {
-        // One parse serves both the "already encrypted" check and the encryption.
-        Ok(docs) if document::is_encrypted_loaded(spec.input, &bytes, &docs) => {
+        // One parse serves both "already encrypted" checks and the encryption.
+        Ok(docs)
+            if document::is_encrypted_loaded(spec.input, &bytes, &docs)
+                || decrypt::are_sealed_sops_secrets(&docs) =>
+        {
             return Err(spec.error(Code::FileAlreadyEncrypted, "the file is already encrypted"))
         }
         Ok(docs) => docs,
@@ -63,8 +67,35 @@ pub fn run(args: EncryptArgs) -> CliResult<()> {
     )
     .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
     let opts = ops::emit_options(&args.formats, config.as_ref());
-    let out = ops::seal_and_emit(&spec, docs, &mut metadata, &key, None, &opts)?;
+    let out = if all_sops_secrets(&docs) {
+        seal_sops_secrets(&spec, docs, &metadata, &key, &opts)?
+    } else {
+        ops::seal_and_emit(&spec, docs, &mut metadata, &key, None, &opts)?
+    };
     ops::deliver(&spec, &args.output, &out, false)
+}
+
+/// True when every document is a hush `SopsSecret` (its `spec` is sealed on its own).
+pub fn all_sops_secrets(docs: &[Map]) -> bool {
+    !docs.is_empty() && docs.iter().all(nested::is_sops_secret)
+}
+
+/// Seal each SopsSecret's `spec` as a nested SOPS document (metadata at `spec.sops`),
+/// so fields that Kubernetes and GitOps tools add to the object do not break the MAC.
+fn seal_sops_secrets(
+    spec: &FileSpec,
+    mut docs: Vec<Map>,
+    metadata: &Metadata,
+    key: &DataKey,
+    opts: &hush_crypto::document::EmitOptions,
+) -> CliResult<Vec<u8>> {
+    let now = ops::now_rfc3339();
+    for doc in &mut docs {
+        let mut meta = metadata.clone();
+        nested::seal(doc, nested::SOPS_SECRET_SUBTREE, &mut meta, key, &now)
+            .map_err(|e| spec.error(Code::ErrorEncryptingTree, e))?;
+    }
+    ops::emit_plain(spec, &docs, opts)
 }
 
 pub fn check_threshold(spec: &FileSpec, groups: usize, threshold: Option<usize>) -> CliResult<()> {
@@ -121,7 +152,7 @@ pub fn choose_selector(
     if let Some(s) = rule.and_then(|r| r.selector.clone()) {
         return Ok(s);
     }
-    if !docs.is_empty() && docs.iter().all(is_kubernetes_secret) {
+    if !docs.is_empty() && docs.iter().all(is_kubernetes_secret) || all_sops_secrets(docs) {
         eprintln!(
             "hush: {}: Kubernetes Secret: encrypting only data and stringData (pass a selector flag or set one in .sops.yaml to change this)",
             spec.display()

@@ -3,12 +3,16 @@
 
 mod common;
 mod sealed_secret;
+mod secret_repository;
 mod secret_sync;
+mod sops_secret;
 mod store;
 
 pub use common::*;
 pub use sealed_secret::*;
+pub use secret_repository::*;
 pub use secret_sync::*;
+pub use sops_secret::*;
 pub use store::*;
 
 use kube::CustomResourceExt;
@@ -26,6 +30,8 @@ pub fn all_crds() -> Vec<(
         ),
         ("hush.dev_secretsyncs.yaml", SecretSync::crd()),
         ("bitnami.com_sealedsecrets.yaml", SealedSecret::crd()),
+        ("hush.dev_sopssecrets.yaml", SopsSecret::crd()),
+        ("hush.dev_secretrepositories.yaml", SecretRepository::crd()),
     ]
 }
 

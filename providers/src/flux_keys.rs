@@ -1,0 +1,216 @@
+//! A [`KeyRing`] built from the entries of a Kubernetes Secret, with Flux's
+//! kustomize-controller conventions, so a decryption Secret made for Flux works
+//! unchanged with hush:
+//!
+//! | entry | meaning |
+//! |---|---|
+//! | `*.agekey` | age identities (identity-file text, several per entry allowed) |
+//! | `*.asc` | an armored OpenPGP keyring without a passphrase |
+//! | `sops.vault-token` | a Vault token for `hc_vault` transit keys |
+//! | `sops.aws-kms`, `sops.gcp-kms`, `sops.azure-kv` | static cloud credentials |
+//!
+//! Cloud KMS keys without a static entry use the process's ambient credentials
+//! (workload identity: IRSA / EKS Pod Identity, GKE Workload Identity, Azure
+//! Workload Identity), through the same key sources the CLI uses. Static cloud
+//! credentials are recognised but not used yet: the KMS sources only take ambient
+//! credentials; such an entry is reported in [`FluxKeys::notes`], and the ring
+//! falls back to ambient credentials.
+//!
+//! Errors and notes name the entry, never its content.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::age::AgeSource;
+use crate::keyring::KeyRing;
+use crate::pgp::PgpSource;
+use crate::source::KeyError;
+
+/// Flux's entry for a Vault token.
+pub const VAULT_TOKEN_ENTRY: &str = "sops.vault-token";
+/// Flux's entries for static cloud credentials.
+pub const AWS_KMS_ENTRY: &str = "sops.aws-kms";
+pub const GCP_KMS_ENTRY: &str = "sops.gcp-kms";
+pub const AZURE_KV_ENTRY: &str = "sops.azure-kv";
+
+/// Why the Secret's entries could not become a key ring.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FluxKeyError {
+    #[error("entry {entry:?}: {source}")]
+    Entry {
+        entry: String,
+        #[source]
+        source: KeyError,
+    },
+    #[error("entry {0:?} is not valid UTF-8")]
+    NotText(String),
+}
+
+/// The key ring and what was found in the Secret.
+pub struct FluxKeys {
+    pub ring: KeyRing,
+    /// Entries that held usable keys, by name.
+    pub used: Vec<String>,
+    /// Things the operator should know (unused static credentials), naming entries only.
+    pub notes: Vec<String>,
+}
+
+/// Builds a key ring from a Secret's decoded `data` entries. Entries that match no
+/// convention are ignored (a Secret may hold other things). `ambient_cloud` adds the
+/// cloud KMS sources that use the environment's credentials (workload identity).
+pub fn keyring_from_entries(
+    entries: &BTreeMap<String, Zeroizing<Vec<u8>>>,
+    ambient_cloud: bool,
+) -> Result<FluxKeys, FluxKeyError> {
+    let mut ring = KeyRing::new();
+    let mut used = Vec::new();
+    let mut notes = Vec::new();
+    let mut age = AgeSource::recipients_only();
+    let mut pgp = PgpSource::without_keys();
+    let mut vault_token: Option<Zeroizing<String>> = None;
+    for (name, bytes) in entries {
+        let entry_error = |source| FluxKeyError::Entry {
+            entry: name.clone(),
+            source,
+        };
+        if name.ends_with(".agekey") {
+            let text =
+                std::str::from_utf8(bytes).map_err(|_| FluxKeyError::NotText(name.clone()))?;
+            age.add_identities_text(name, text).map_err(entry_error)?;
+            used.push(name.clone());
+        } else if name.ends_with(".asc") {
+            pgp.add_keys(name, bytes).map_err(entry_error)?;
+            used.push(name.clone());
+        } else if name == VAULT_TOKEN_ENTRY {
+            let text =
+                std::str::from_utf8(bytes).map_err(|_| FluxKeyError::NotText(name.clone()))?;
+            vault_token = Some(Zeroizing::new(text.trim().to_string()));
+            used.push(name.clone());
+        } else if [AWS_KMS_ENTRY, GCP_KMS_ENTRY, AZURE_KV_ENTRY].contains(&name.as_str()) {
+            notes.push(format!(
+                "entry {name:?}: static cloud credentials are not supported yet; using workload identity"
+            ));
+        }
+    }
+    ring.add_source(Arc::new(age));
+    ring.add_source(Arc::new(pgp));
+    add_cloud_sources(&mut ring, ambient_cloud, vault_token, &mut notes);
+    Ok(FluxKeys { ring, used, notes })
+}
+
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "vault"))]
+fn add_cloud_sources(
+    ring: &mut KeyRing,
+    ambient: bool,
+    vault_token: Option<Zeroizing<String>>,
+    notes: &mut Vec<String>,
+) {
+    #[cfg(feature = "vault")]
+    {
+        use crate::kms::{net::NetSettings, vault::VaultTransitSource};
+        match vault_token {
+            Some(token) => ring.add_source(Arc::new(
+                VaultTransitSource::new(NetSettings::from_env()).with_token(token.as_str()),
+            )),
+            None if ambient => ring.add_source(Arc::new(VaultTransitSource::default())),
+            None => {}
+        }
+    }
+    #[cfg(not(feature = "vault"))]
+    if vault_token.is_some() {
+        notes.push(format!(
+            "entry {VAULT_TOKEN_ENTRY:?}: this build has no Vault support"
+        ));
+    }
+    if !ambient {
+        return;
+    }
+    #[cfg(feature = "aws")]
+    ring.add_source(Arc::new(crate::kms::aws::AwsKmsSource::default()));
+    #[cfg(feature = "gcp")]
+    ring.add_source(Arc::new(crate::kms::gcp::GcpKmsSource::default()));
+    #[cfg(feature = "azure")]
+    ring.add_source(Arc::new(crate::kms::azure::AzureKvSource::default()));
+    let _ = notes;
+}
+
+#[cfg(not(any(feature = "aws", feature = "gcp", feature = "azure", feature = "vault")))]
+fn add_cloud_sources(
+    _ring: &mut KeyRing,
+    _ambient: bool,
+    vault_token: Option<Zeroizing<String>>,
+    notes: &mut Vec<String>,
+) {
+    if vault_token.is_some() {
+        notes.push(format!(
+            "entry {VAULT_TOKEN_ENTRY:?}: this build has no Vault support"
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::age::generate_identity;
+    use hush_crypto::metadata::Metadata;
+    use hush_crypto::rules::Selector;
+    use hush_crypto::{DataKey, KeyGroup, MasterKey};
+
+    fn entries(pairs: &[(&str, &[u8])]) -> BTreeMap<String, Zeroizing<Vec<u8>>> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Zeroizing::new(v.to_vec())))
+            .collect()
+    }
+
+    #[test]
+    fn agekey_entries_open_data_keys() {
+        let (identity, recipient) = generate_identity();
+        let wrapper = keyring_from_entries(&BTreeMap::new(), false).unwrap();
+        let mut groups: Vec<KeyGroup> = vec![vec![MasterKey {
+            kind: crate::age::parse_recipient(&recipient).unwrap(),
+            enc: String::new(),
+            created_at: None,
+        }]];
+        let key = DataKey::generate();
+        wrapper.ring.wrap(&mut groups, None, &key, "now").unwrap();
+        let metadata = Metadata::new(groups, None, Selector::default(), false);
+
+        let keys = keyring_from_entries(
+            &entries(&[
+                ("identity.agekey", identity.as_bytes()),
+                ("README", b"not a key"),
+                ("sops.aws-kms", b"aws_access_key_id: x"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(keys.used, vec!["identity.agekey".to_string()]);
+        assert_eq!(keys.notes.len(), 1);
+        assert!(keys.notes[0].contains("sops.aws-kms"));
+        assert!(!keys.notes[0].contains("aws_access_key_id"));
+        assert_eq!(
+            keys.ring.unwrap(&metadata).unwrap().as_bytes(),
+            key.as_bytes()
+        );
+
+        let none = keyring_from_entries(&BTreeMap::new(), false).unwrap();
+        assert!(none.ring.unwrap(&metadata).is_err());
+    }
+
+    #[test]
+    fn a_bad_entry_is_named_without_its_content() {
+        let err = keyring_from_entries(
+            &entries(&[("team.agekey", b"AGE-SECRET-KEY-1NOTAKEY")]),
+            false,
+        )
+        .err()
+        .expect("invalid identity");
+        let text = err.to_string();
+        assert!(text.contains("team.agekey"), "{text}");
+        assert!(!text.contains("NOTAKEY"), "{text}");
+    }
+}
