@@ -20,6 +20,10 @@ pub struct DirTarget {
     pub root: PathBuf,
 }
 
+/// A planned output: target-relative path, SHA-256 hex, and the content when decrypted
+/// this cycle (`None`: unchanged source, only its recorded hash is known).
+type Output = (String, String, Option<Zeroizing<Vec<u8>>>);
+
 /// A file the target should hold, with its content when this cycle decrypted it.
 struct Planned {
     hash: String,
@@ -147,10 +151,7 @@ impl DirTarget {
     }
 
     /// Outputs (hash only) a source produced last time.
-    fn previous(
-        state: &AgentState,
-        prev: &SourceState,
-    ) -> Vec<(String, String, Option<Zeroizing<Vec<u8>>>)> {
+    fn previous(state: &AgentState, prev: &SourceState) -> Vec<Output> {
         prev.outputs
             .iter()
             .filter_map(|rel| Some((rel.clone(), state.files.get(rel)?.clone(), None)))
