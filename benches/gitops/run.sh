@@ -56,11 +56,11 @@ hyperfine --runs "$RUNS" --export-json "$WORK/hyperfine.json" \
     "$HUSH agent --once --output json --repo $WORK/repo --path secrets --target dir:$WORK/out --cache-dir $WORK/cache" \
     -n "agent: commit changing all $N -> applied" --prepare "$WORK/new_commit.sh $N" \
     "$HUSH agent --once --output json --repo $WORK/repo --path secrets --target dir:$WORK/out --cache-dir $WORK/cache" \
-    -n "agent: no new commit (idle cycle)" \
+    -n "agent: no new commit (idle cycle)" --prepare true \
     "$HUSH agent --once --output json --repo $WORK/repo --path secrets --target dir:$WORK/out --cache-dir $WORK/cache" \
-    -n "hush decrypt, one process per file ($N)" \
+    -n "hush decrypt, one process per file ($N)" --prepare true \
     "for f in $WORK/v1/*.yaml; do $HUSH decrypt \$f > /dev/null; done" \
-    -n "hush decrypt, xargs -P $(nproc) ($N)" \
+    -n "hush decrypt, xargs -P $(nproc) ($N)" --prepare true \
     "ls $WORK/v1/*.yaml | xargs -P $(nproc) -n 1 $HUSH decrypt > /dev/null"
 
 "$WORK/new_commit.sh" "$CHANGED"
