@@ -2,6 +2,8 @@
 //! hush's GitOps secrets toolkit. This binary is glue over `hush-crypto` and
 //! `hush-providers`; flags, environment variables and exit codes follow sops.
 
+#[cfg(feature = "gitops")]
+mod agent;
 mod args;
 mod cloud;
 mod commands;
@@ -26,6 +28,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "gitops")]
+use commands::{agent as agent_cmd, kustomize_fn, render};
 use commands::{
     decrypt, edit, encrypt, exec, filestatus, keygen, reseal, rotate, rotation_status, set,
     updatekeys,
@@ -84,6 +88,15 @@ enum Cmd {
     /// Work with hush-controller's SecretSyncs (refresh one now)
     #[cfg(feature = "k8s")]
     Sync(sync_cmd::SyncArgs),
+    /// Pull a Git repository and keep decrypted Secrets in a directory or env file
+    #[cfg(feature = "gitops")]
+    Agent(agent_cmd::AgentArgs),
+    /// Print a directory's manifests with SOPS Secrets decrypted (Argo CD plugin)
+    #[cfg(feature = "gitops")]
+    Render(render::RenderArgs),
+    /// Kustomize exec KRM function: decrypt SOPS files and items (ResourceList on stdin)
+    #[cfg(feature = "gitops")]
+    KustomizeFn(kustomize_fn::KustomizeFnArgs),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +123,12 @@ fn main() -> ExitCode {
             Cmd::ExecEnv(a) => exec::run_env(a),
             Cmd::ExecFile(a) => exec::run_file(a),
             Cmd::Keygen(a) => keygen::run(a),
+            #[cfg(feature = "gitops")]
+            Cmd::Agent(a) => agent_cmd::run(a),
+            #[cfg(feature = "gitops")]
+            Cmd::Render(a) => render::run(a),
+            #[cfg(feature = "gitops")]
+            Cmd::KustomizeFn(a) => kustomize_fn::run(a),
             #[cfg(feature = "k8s")]
             Cmd::Sync(a) => sync_cmd::run(a)
                 .map_err(|e| exit::CliError::new(exit::Code::Generic, format!("{e:#}"))),

@@ -1,11 +1,17 @@
 //! One module per `hush` subcommand.
 
+#[cfg(feature = "gitops")]
+pub mod agent;
 pub mod decrypt;
 pub mod edit;
 pub mod encrypt;
 pub mod exec;
 pub mod filestatus;
 pub mod keygen;
+#[cfg(feature = "gitops")]
+pub mod kustomize_fn;
+#[cfg(feature = "gitops")]
+pub mod render;
 pub mod reseal;
 pub mod rotate;
 pub mod rotate_all;
