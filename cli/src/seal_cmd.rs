@@ -128,6 +128,9 @@ pub fn run_with_io(args: SealArgs, stdin: &mut dyn Read, stdout: &mut dyn Write)
         Some(SealCommand::Keys(keys)) => {
             return crate::seal::keys_cmd::run(keys, &args.cluster, stdout)
         }
+        // Without `k8s` the subcommand enum is empty; the arm is still needed.
+        #[cfg(not(feature = "k8s"))]
+        Some(_) => {}
         None => {}
     }
     if args.validate {
