@@ -5,7 +5,7 @@
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// `uid[:gid]` for written files (`--owner`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +39,90 @@ const TEMP_SUFFIX: &str = ".tmp";
 
 /// Atomically replaces `path` with `bytes`, mode 0600, owned by `owner` if given.
 pub fn write_private(path: &Path, bytes: &[u8], owner: Option<Owner>) -> std::io::Result<()> {
+    let tmp = private_temp_file(path, bytes, owner)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(
+        path.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    );
+    Ok(())
+}
+
+/// Files written as temp files first and made visible together. One `syncfs` makes every
+/// staged content durable before any rename, and a second one makes the renames durable:
+/// two syncs per apply instead of two fsyncs per file, which dominated a 1,000-Secret apply.
+pub struct WriteBatch {
+    root: PathBuf,
+    staged: Vec<(tempfile::TempPath, PathBuf)>,
+}
+
+impl WriteBatch {
+    pub fn new(root: &Path) -> WriteBatch {
+        WriteBatch {
+            root: root.to_path_buf(),
+            staged: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.staged.is_empty()
+    }
+
+    /// Writes `bytes` to a 0600 temp file beside `path` (owned by `owner`); nothing
+    /// visible changes until [`WriteBatch::commit`].
+    pub fn stage(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        owner: Option<Owner>,
+    ) -> std::io::Result<()> {
+        let tmp = private_temp_file(path, bytes, owner)?;
+        self.staged.push((tmp.into_temp_path(), path.to_path_buf()));
+        Ok(())
+    }
+
+    /// Renames every staged file over its target, in staging order. Returns each
+    /// target with the outcome of its rename; a failed sync fails them all (the temp
+    /// files are removed, the old contents stay).
+    pub fn commit(self) -> Vec<(PathBuf, std::io::Result<()>)> {
+        if self.staged.is_empty() {
+            return Vec::new();
+        }
+        if let Err(e) = sync_filesystem(&self.root) {
+            let kind = e.kind();
+            return self
+                .staged
+                .into_iter()
+                .map(|(_, target)| (target, Err(std::io::Error::new(kind, e.to_string()))))
+                .collect();
+        }
+        let results: Vec<_> = self
+            .staged
+            .into_iter()
+            .map(|(tmp, target)| {
+                let r = tmp.persist(&target).map_err(|e| e.error);
+                (target, r)
+            })
+            .collect();
+        let _ = sync_filesystem(&self.root);
+        results
+    }
+}
+
+fn sync_filesystem(root: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = fs::File::open(root)?;
+    nix::unistd::syncfs(dir.as_raw_fd()).map_err(std::io::Error::from)
+}
+
+/// A 0600 temp file beside `path` holding `bytes`, owned by `owner`; not synced.
+fn private_temp_file(
+    path: &Path,
+    bytes: &[u8],
+    owner: Option<Owner>,
+) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -50,15 +134,12 @@ pub fn write_private(path: &Path, bytes: &[u8], owner: Option<Owner>) -> std::io
         .tempfile_in(dir)?;
     let mut file = tmp.as_file();
     file.write_all(bytes)?;
-    file.sync_all()?;
     // The umask may have narrowed the mode at creation; set it exactly.
     file.set_permissions(fs::Permissions::from_mode(0o600))?;
     if let Some(o) = owner {
         std::os::unix::fs::fchown(file, Some(o.uid), o.gid)?;
     }
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir);
-    Ok(())
+    Ok(tmp)
 }
 
 /// Creates `dir` and its missing parents with mode 0700 (and `owner`).
@@ -165,6 +246,29 @@ mod tests {
         remove_and_prune(dir.path(), &p).unwrap();
         assert!(!dir.path().join("a").exists());
         assert!(dir.path().exists());
+    }
+
+    #[test]
+    fn batch_renames_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        fs::write(&a, b"old").unwrap();
+        let mut batch = WriteBatch::new(dir.path());
+        batch.stage(&a, b"new-a", None).unwrap();
+        batch.stage(&b, b"new-b", None).unwrap();
+        assert_eq!(fs::read(&a).unwrap(), b"old");
+        assert!(!b.exists());
+        let results = batch.commit();
+        assert!(results.iter().all(|(_, r)| r.is_ok()));
+        assert_eq!(fs::read(&a).unwrap(), b"new-a");
+        assert_eq!(fs::read(&b).unwrap(), b"new-b");
+        assert_eq!(
+            fs::metadata(&b).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let leftovers = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 2, "no temp file stays behind");
     }
 
     #[test]

@@ -172,6 +172,7 @@ impl DirTarget {
         let mut files = BTreeMap::new();
         let mut restore: BTreeSet<String> = BTreeSet::new();
         let mut interrupted = false;
+        let mut batch = Staged::new(&self.root);
         for (rel, planned) in &desired {
             if ctx.stopping() {
                 interrupted = true;
@@ -184,14 +185,7 @@ impl DirTarget {
             match &planned.content {
                 Some(content) => {
                     let was_ours = state.files.get(rel) == Some(&planned.hash);
-                    if self.write(ctx, rel, content) {
-                        if was_ours {
-                            ctx.report.restored += 1;
-                        } else {
-                            ctx.report.written += 1;
-                        }
-                        files.insert(rel.clone(), planned.hash.clone());
-                    }
+                    self.stage(ctx, &mut batch, rel, content, &planned.hash, was_ours);
                 }
                 None => {
                     restore.insert(planned.source.clone());
@@ -213,10 +207,8 @@ impl DirTarget {
                             if !ours || files.contains_key(&rel) {
                                 continue;
                             }
-                            if self.write(ctx, &rel, &content) {
-                                ctx.report.restored += 1;
-                                files.insert(rel, sha256_hex(&content));
-                            }
+                            let hash = sha256_hex(&content);
+                            self.stage(ctx, &mut batch, &rel, &content, &hash, true);
                         }
                     }
                     Err(e) => {
@@ -226,6 +218,8 @@ impl DirTarget {
                 }
             }
         }
+        // Everything staged becomes visible here, written or not before an interruption.
+        batch.commit(ctx, &mut files);
         if interrupted {
             // Keep the old revision so the next run finishes the job; remember what was written.
             state.files.extend(files);
@@ -253,16 +247,61 @@ impl DirTarget {
         state.revision = Some(commit.to_string());
     }
 
-    fn write(&self, ctx: &mut Ctx<'_>, rel: &str, content: &[u8]) -> bool {
+    /// Stages one file of this apply; it becomes visible at [`Staged::commit`].
+    fn stage(
+        &self,
+        ctx: &mut Ctx<'_>,
+        batch: &mut Staged,
+        rel: &str,
+        content: &[u8],
+        hash: &str,
+        restoring: bool,
+    ) {
         let path = self.root.join(rel);
         let result = atomic::create_private_dir(path.parent().unwrap_or(Path::new(".")), ctx.owner)
-            .and_then(|_| atomic::write_private(&path, content, ctx.owner));
+            .and_then(|_| batch.files.stage(&path, content, ctx.owner));
         match result {
-            Ok(()) => true,
-            Err(e) => {
-                ctx.report
-                    .error("", "WriteFailed", format!("{}: {e}", path.display()));
-                false
+            Ok(()) => batch
+                .pending
+                .push((rel.to_string(), hash.to_string(), restoring)),
+            Err(e) => ctx
+                .report
+                .error("", "WriteFailed", format!("{}: {e}", path.display())),
+        }
+    }
+}
+
+/// The files of one apply, staged, with what each one means for the report and state.
+struct Staged {
+    files: atomic::WriteBatch,
+    /// (target-relative path, content hash, restores a file we wrote before)
+    pending: Vec<(String, String, bool)>,
+}
+
+impl Staged {
+    fn new(root: &Path) -> Staged {
+        Staged {
+            files: atomic::WriteBatch::new(root),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Makes every staged file visible and records the ones that landed.
+    fn commit(self, ctx: &mut Ctx<'_>, files: &mut BTreeMap<String, String>) {
+        let results = self.files.commit();
+        for ((rel, hash, restoring), (path, result)) in self.pending.into_iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    if restoring {
+                        ctx.report.restored += 1;
+                    } else {
+                        ctx.report.written += 1;
+                    }
+                    files.insert(rel, hash);
+                }
+                Err(e) => ctx
+                    .report
+                    .error("", "WriteFailed", format!("{}: {e}", path.display())),
             }
         }
     }
