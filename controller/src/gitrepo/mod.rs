@@ -21,7 +21,10 @@ use std::{
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    runtime::{controller::Action, reflector::ObjectRef, watcher, Controller},
+    runtime::{
+        controller::Action, predicates, reflector, reflector::ObjectRef, watcher, Controller,
+        Predicate, WatchStreamExt,
+    },
     Api, Client, ResourceExt,
 };
 use rand::Rng;
@@ -158,7 +161,19 @@ pub async fn run(ctx: Arc<Context>) {
     let repos: Api<SecretRepository> = Api::all(ctx.client.clone());
     let secrets: Api<Secret> = Api::all(ctx.client.clone());
     let sealed: Api<SealedSecret> = Api::all(ctx.client.clone());
-    Controller::new(repos, watcher::Config::default())
+    // Only spec (generation) and annotation changes count, not our own status writes:
+    // every reconcile patches status, and reacting to that would be a hot loop.
+    let (reader, writer) = reflector::store();
+    let repo_events = watcher(repos, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation::<SecretRepository>
+                .combine(predicates::annotations::<SecretRepository>),
+            Default::default(),
+        );
+    Controller::for_stream(repo_events, reader)
         .watches(secrets, watcher::Config::default(), to_repository)
         .watches(sealed, watcher::Config::default(), to_repository)
         .with_config(
