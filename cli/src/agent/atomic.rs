@@ -66,10 +66,6 @@ impl WriteBatch {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.staged.is_empty()
-    }
-
     /// Writes `bytes` to a 0600 temp file beside `path` (owned by `owner`); nothing
     /// visible changes until [`WriteBatch::commit`].
     pub fn stage(

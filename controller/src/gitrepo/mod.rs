@@ -90,13 +90,18 @@ pub struct Counters {
     pub drift_reverted: prometheus_client::metrics::counter::Counter,
 }
 
+/// (namespace, name) of a SecretRepository.
+type RepoKey = (String, String);
+/// One repository's mirror and last applied state, locked while it reconciles.
+type SharedRepoState = Arc<tokio::sync::Mutex<state::RepoState>>;
+
 pub struct Context {
     pub client: Client,
     pub events: Events,
     pub notifier: Notifier,
     pub settings: Settings,
     pub counters: Counters,
-    repos: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<state::RepoState>>>>,
+    repos: Mutex<HashMap<RepoKey, SharedRepoState>>,
     failures: Mutex<HashMap<(String, String), u32>>,
 }
 
