@@ -3,12 +3,12 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use hush_tests::git_daemon::GitDaemon;
 use serde_json::Value;
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -326,49 +326,6 @@ fn nix_is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// A real `git daemon` serving `base` on a free loopback port; killed on drop.
-struct Daemon {
-    child: Child,
-    port: u16,
-}
-
-impl Daemon {
-    fn start(base: &Path) -> Daemon {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        // The daemon binary itself: `git daemon` forks it and would outlive a kill.
-        let exec_path = git(base, &["--exec-path"]);
-        let child = Command::new(Path::new(&exec_path).join("git-daemon"))
-            .args(["--export-all", "--reuseaddr", "--listen=127.0.0.1"])
-            .arg(format!("--port={port}"))
-            .arg(format!("--base-path={}", base.display()))
-            .arg(base)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("git daemon starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "git daemon did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Daemon { child, port }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[test]
 fn git_daemon_remote_then_unreachable_keeps_files_and_still_restores() {
     let f = Fixture::new();
@@ -386,7 +343,7 @@ fn git_daemon_remote_then_unreachable_keeps_files_and_still_restores() {
             "origin.git",
         ],
     );
-    let mut daemon = Daemon::start(&served);
+    let mut daemon = GitDaemon::start(&served);
     let url = format!("git://127.0.0.1:{}/origin.git", daemon.port);
     let target = format!("dir:{}", f.out().display());
     let out = run(f.agent(&url, &target, &["--once"]));

@@ -4,9 +4,8 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use hush_crypto::document::{self, EmitOptions, Format};
 use hush_crypto::metadata::Metadata;
@@ -17,6 +16,7 @@ use hush_providers::gitops::{
     decrypt_secret, discover, Found, GitAuth, GitError, GitRef, Mirror, RepoSpec,
 };
 use hush_providers::{AgeSource, KeyRing};
+use hush_tests::git_daemon::GitDaemon;
 use zeroize::Zeroizing;
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -408,54 +408,6 @@ fn force_push_is_followed() {
     );
 }
 
-/// A real `git daemon` serving `base` on a free loopback port; killed on drop.
-struct Daemon {
-    child: Child,
-    port: u16,
-}
-
-impl Daemon {
-    fn start(base: &Path) -> Daemon {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        // The daemon binary itself: `git daemon` would fork it, and killing `git` would
-        // leave the daemon running.
-        let exec_path = git(base, &["--exec-path"]);
-        let child = Command::new(Path::new(&exec_path).join("git-daemon"))
-            .args(["--export-all", "--reuseaddr", "--listen=127.0.0.1"])
-            .arg(format!("--port={port}"))
-            .arg(format!("--base-path={}", base.display()))
-            .arg(base)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .spawn()
-            .expect("git daemon starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "git daemon did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Daemon { child, port }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[test]
 fn git_daemon_then_unreachable_remote_keeps_the_last_commit() {
     let tmp = tempfile::tempdir().unwrap();
@@ -464,7 +416,7 @@ fn git_daemon_then_unreachable_remote_keeps_the_last_commit() {
     work.write("apps/db.yaml", &keys.secret("db", "one"));
     let one = work.commit("one");
     git(&work.dir, &["push", "-q", "origin", "main"]);
-    let mut daemon = Daemon::start(&tmp.path().join("served"));
+    let mut daemon = GitDaemon::start(&tmp.path().join("served"));
     let url = format!("git://127.0.0.1:{}/origin.git", daemon.port);
     let mut mirror = Mirror::open(
         &tmp.path().join("cache"),
