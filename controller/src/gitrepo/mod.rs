@@ -27,10 +27,10 @@ use kube::{
     },
     Api, Client, ResourceExt,
 };
-use rand::Rng;
 
 use crate::{
     crd::{SealedSecret, SecretRepository},
+    kube_util::backoff::PerObjectBackoff,
     kube_util::events::Events,
     notifier::Notifier,
     sops::keys::KeySecretRef,
@@ -102,7 +102,7 @@ pub struct Context {
     pub settings: Settings,
     pub counters: Counters,
     repos: Mutex<HashMap<RepoKey, SharedRepoState>>,
-    failures: Mutex<HashMap<(String, String), u32>>,
+    failures: PerObjectBackoff,
 }
 
 impl Context {
@@ -111,10 +111,10 @@ impl Context {
             events: Events::new(client.clone(), "hush-controller"),
             client,
             notifier,
+            failures: PerObjectBackoff::new(settings.min_backoff, settings.max_backoff),
             settings,
             counters: Counters::default(),
             repos: Mutex::default(),
-            failures: Mutex::default(),
         }
     }
 
@@ -128,22 +128,11 @@ impl Context {
     }
 
     fn backoff(&self, key: &(String, String)) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let n = failures.entry(key.clone()).or_insert(0);
-        let base = self
-            .settings
-            .min_backoff
-            .saturating_mul(1u32 << (*n).min(16))
-            .min(self.settings.max_backoff);
-        *n = n.saturating_add(1);
-        base.mul_f64(rand::thread_rng().gen_range(0.8..1.2))
+        self.failures.next(key)
     }
 
     fn reset_backoff(&self, key: &(String, String)) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.failures.reset(key);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Helpers every hush controller shares: ownership checks, server-side apply with
 //! the `hush` field manager, events, status conditions and rolling restarts.
 
+pub mod backoff;
 pub mod conditions;
 pub mod events;
 pub mod ownership;
@@ -36,4 +37,59 @@ pub fn rfc3339(ts: jiff::Timestamp) -> String {
 /// Parse an RFC 3339 time written by [`rfc3339`] (or by Kubernetes).
 pub fn parse_time(text: &str) -> Option<jiff::Timestamp> {
     text.parse().ok()
+}
+
+/// The body of a JSON merge patch (RFC 7386) on the status subresource that turns
+/// `old` into `new`. Status types skip empty lists and `None` when serialized, and a
+/// merge patch keeps every field it does not mention, so fields `new` leaves out but
+/// `old` had are sent as `null`: a list that became empty must really be emptied.
+/// (`old` may lag behind the server; the next reconcile's patch corrects that.)
+pub fn status_merge_patch<T: serde::Serialize>(old: Option<&T>, new: &T) -> serde_json::Value {
+    let mut status = serde_json::to_value(new).unwrap_or_default();
+    let old = old.and_then(|o| serde_json::to_value(o).ok());
+    if let (Some(fields), Some(serde_json::Value::Object(old_fields))) =
+        (status.as_object_mut(), old)
+    {
+        for (key, _) in old_fields {
+            fields.entry(key).or_insert(serde_json::Value::Null);
+        }
+    }
+    serde_json::json!({ "status": status })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Status {
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        file_errors: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        revision: Option<String>,
+        ready: bool,
+    }
+
+    #[test]
+    fn status_patch_nulls_what_was_dropped() {
+        let old = Status {
+            file_errors: vec!["a.yaml".into()],
+            revision: Some("abc".into()),
+            ready: false,
+        };
+        let new = Status {
+            file_errors: vec![],
+            revision: None,
+            ready: true,
+        };
+        assert_eq!(
+            status_merge_patch(Some(&old), &new),
+            serde_json::json!({ "status": { "fileErrors": null, "revision": null, "ready": true } })
+        );
+        assert_eq!(
+            status_merge_patch(None, &old),
+            serde_json::json!({ "status": { "fileErrors": ["a.yaml"], "revision": "abc", "ready": false } })
+        );
+    }
 }

@@ -10,11 +10,7 @@ pub mod pipeline;
 mod reconcile;
 pub mod secret;
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
@@ -22,9 +18,8 @@ use kube::{
     runtime::{controller::Action, watcher, Controller},
     Api, Client, ResourceExt,
 };
-use rand::Rng;
 
-use crate::{crd::SealedSecret, kube_util::events::Events};
+use crate::{crd::SealedSecret, kube_util::backoff::PerObjectBackoff, kube_util::events::Events};
 pub use reconcile::reconcile;
 
 /// Errors that abort a reconcile and are retried with backoff. Unseal and
@@ -64,7 +59,7 @@ pub struct Context {
     pub settings: Settings,
     /// One unseal at a time per core.
     pub pool: pipeline::UnsealPool,
-    failures: Mutex<HashMap<(String, String), u32>>,
+    failures: PerObjectBackoff,
 }
 
 impl Context {
@@ -74,30 +69,19 @@ impl Context {
             client,
             keys,
             metrics: metrics::SealedMetrics::new(),
+            failures: PerObjectBackoff::new(settings.min_backoff, settings.max_backoff),
             settings,
             pool: pipeline::UnsealPool::default(),
-            failures: Mutex::default(),
         }
     }
 
     /// Exponential backoff with jitter per object.
     fn backoff(&self, key: &(String, String)) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let n = failures.entry(key.clone()).or_insert(0);
-        let base = self
-            .settings
-            .min_backoff
-            .saturating_mul(1u32 << (*n).min(16))
-            .min(self.settings.max_backoff);
-        *n = n.saturating_add(1);
-        base.mul_f64(rand::thread_rng().gen_range(0.8..1.2))
+        self.failures.next(key)
     }
 
     fn reset_backoff(&self, key: &(String, String)) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.failures.reset(key);
     }
 }
 

@@ -11,21 +11,21 @@ pub mod keys;
 mod reconcile;
 pub mod secret;
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    runtime::{controller::Action, watcher, Controller},
+    runtime::{
+        controller::Action, predicates, reflector, watcher, Controller, Predicate, WatchStreamExt,
+    },
     Api, Client, ResourceExt,
 };
-use rand::Rng;
 
-use crate::{crd::SopsSecret, kube_util::events::Events, notifier::Notifier};
+use crate::{
+    crd::SopsSecret, kube_util::backoff::PerObjectBackoff, kube_util::events::Events,
+    notifier::Notifier,
+};
 pub use reconcile::reconcile;
 
 /// Errors that abort a reconcile and are retried with backoff; decryption and
@@ -67,7 +67,7 @@ pub struct Context {
     pub settings: Settings,
     /// SopsSecrets decrypted and applied (writes), for tests and metrics.
     pub writes: prometheus_client::metrics::counter::Counter,
-    failures: Mutex<HashMap<(String, String), u32>>,
+    failures: PerObjectBackoff,
 }
 
 impl Context {
@@ -76,30 +76,19 @@ impl Context {
             events: Events::new(client.clone(), "hush-controller"),
             client,
             notifier,
+            failures: PerObjectBackoff::new(settings.min_backoff, settings.max_backoff),
             settings,
             writes: Default::default(),
-            failures: Mutex::default(),
         }
     }
 
     /// Exponential backoff with ±20% jitter per object.
     fn backoff(&self, key: &(String, String)) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let n = failures.entry(key.clone()).or_insert(0);
-        let base = self
-            .settings
-            .min_backoff
-            .saturating_mul(1u32 << (*n).min(16))
-            .min(self.settings.max_backoff);
-        *n = n.saturating_add(1);
-        base.mul_f64(rand::thread_rng().gen_range(0.8..1.2))
+        self.failures.next(key)
     }
 
     fn reset_backoff(&self, key: &(String, String)) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.failures.reset(key);
     }
 }
 
@@ -114,7 +103,18 @@ fn error_policy(obj: Arc<SopsSecret>, err: &Error, ctx: Arc<Context>) -> Action 
 pub async fn run(ctx: Arc<Context>) {
     let objects: Api<SopsSecret> = Api::all(ctx.client.clone());
     let secrets: Api<Secret> = Api::all(ctx.client.clone());
-    Controller::new(objects, watcher::Config::default())
+    // Only spec (generation) and annotation changes of a SopsSecret count: its own
+    // status writes must not wake it again. Changes to the Secrets it owns do.
+    let (reader, writer) = reflector::store();
+    let events = watcher(objects, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation::<SopsSecret>.combine(predicates::annotations::<SopsSecret>),
+            Default::default(),
+        );
+    Controller::for_stream(events, reader)
         .owns(secrets, watcher::Config::default())
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency),

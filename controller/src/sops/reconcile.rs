@@ -247,7 +247,7 @@ async fn set_status(
     api.patch_status(
         &obj.name_any(),
         &PatchParams::default(),
-        &Patch::Merge(&serde_json::json!({ "status": status })),
+        &Patch::Merge(&kube_util::status_merge_patch(Some(&old), &status)),
     )
     .await?;
     Ok(previous_reason.as_deref() != Some(reason))

@@ -29,9 +29,11 @@ use kube::{
     },
     Api, Client, Resource, ResourceExt,
 };
-use rand::Rng;
 
-use crate::{crd::SecretSync, kube_util::events::Events, metrics::Metrics};
+use crate::{
+    crd::SecretSync, kube_util::backoff::PerObjectBackoff, kube_util::events::Events,
+    metrics::Metrics,
+};
 pub use cleanup::FINALIZER as MERGE_FINALIZER;
 pub use reconcile::reconcile;
 pub use sources::StoreClients;
@@ -80,7 +82,7 @@ pub struct Context {
     pub events: Events,
     pub stores: StoreClients,
     pub settings: Settings,
-    failures: Mutex<HashMap<(String, String), u32>>,
+    failures: PerObjectBackoff,
     overdue: Mutex<HashSet<(String, String)>>,
     refreshes: Mutex<HashMap<(String, String), String>>,
     /// What hush last wrote to each target Secret (namespace, name) -> (data hash,
@@ -95,8 +97,8 @@ impl Context {
             client,
             metrics,
             stores: StoreClients::default(),
+            failures: PerObjectBackoff::new(settings.min_backoff, settings.max_backoff),
             settings,
-            failures: Mutex::default(),
             overdue: Mutex::default(),
             refreshes: Mutex::default(),
             written: Mutex::default(),
@@ -128,16 +130,7 @@ impl Context {
     /// Next retry delay for an object: exponential, capped, with ±20% jitter so that many
     /// failing objects do not hit a recovering provider at the same instant.
     fn backoff(&self, key: &(String, String), at_least: Option<Duration>) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let n = failures.entry(key.clone()).or_insert(0);
-        let base = self
-            .settings
-            .min_backoff
-            .saturating_mul(1u32 << (*n).min(16))
-            .min(self.settings.max_backoff);
-        *n = n.saturating_add(1);
-        let factor = rand::thread_rng().gen_range(0.8..1.2);
-        base.mul_f64(factor).max(at_least.unwrap_or_default())
+        self.failures.next(key).max(at_least.unwrap_or_default())
     }
 
     fn handled_refresh(&self, key: &(String, String)) -> Option<String> {
@@ -156,10 +149,7 @@ impl Context {
     }
 
     fn reset_backoff(&self, key: &(String, String)) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.failures.reset(key);
     }
 
     /// Track the overdue set and update the gauge; true when `overdue` is new.

@@ -543,7 +543,7 @@ async fn patch_status_if_changed(
     }
     let api: Api<SecretSync> =
         Api::namespaced(ctx.client.clone(), &sync.namespace().unwrap_or_default());
-    let patch = serde_json::json!({ "status": new });
+    let patch = kube_util::status_merge_patch(Some(old), new);
     api.patch_status(
         &sync.name_any(),
         &PatchParams::default(),
