@@ -6,12 +6,7 @@
 
 mod common;
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-    sync::Arc,
-    time::Duration,
-};
+use std::{path::PathBuf, process::Command, sync::Arc, time::Duration};
 
 use common::{annotation, client_for, eventually, value, NS};
 use hush_controller::{
@@ -27,7 +22,7 @@ use hush_crypto::{
     sopsfile, DataKey, KeyGroup, MasterKey,
 };
 use hush_providers::{age::generate_identity, age::parse_recipient, flux_keys};
-use hush_tests::standins::{free_port, KubeStandin};
+use hush_tests::{git_daemon::GitDaemon, standins::KubeStandin};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     api::{DeleteParams, Patch, PatchParams, PostParams},
@@ -233,7 +228,6 @@ async fn repo_status(
 }
 
 #[tokio::test]
-#[ignore = "fails on the stand-in: a path missing at a commit fails the whole repository (gitops::GitError::PathNotFound) where this test expects it to be skipped, and the reconciler requeues far too often; issue 6 stays open for it"]
 async fn standin_secret_repository_apply_prune_drift_bad_file_suspend() {
     let (identity, recipient) = generate_identity();
     let (_, foreign_recipient) = generate_identity();
@@ -433,58 +427,66 @@ async fn standin_secret_repository_apply_prune_drift_bad_file_suspend() {
     eventually("resumed", WAIT, || password_is(&s.client, "a", "pw-a3")).await;
 }
 
-/// `git daemon` on 127.0.0.1 serving the repository over git://.
-struct GitDaemon {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for GitDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn git_daemon(base: &Path) -> GitDaemon {
-    let port = free_port();
-    let child = Command::new("git")
-        .args([
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--listen=127.0.0.1",
-            &format!("--port={port}"),
-            &format!("--base-path={}", base.display()),
-            &base.display().to_string(),
-        ])
-        .spawn()
-        .expect("start git daemon");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    GitDaemon { child, port }
-}
-
 #[tokio::test]
-#[ignore = "fails on the stand-in: a path missing at a commit fails the whole repository (gitops::GitError::PathNotFound) where this test expects it to be skipped, and the reconciler requeues far too often; issue 6 stays open for it"]
 async fn standin_secret_repository_over_git_daemon() {
     let (identity, recipient) = generate_identity();
     let repo = Repo::new();
     repo.write("secrets/a.yaml", &sops_secret(&recipient, "a", "over-git"));
     repo.commit("first");
-    let daemon = git_daemon(repo.dir.path());
+    let daemon = GitDaemon::start(repo.dir.path());
     let s = start(&identity).await;
     let url = format!("git://127.0.0.1:{}/repo", daemon.port);
     Api::<SecretRepository>::namespaced(s.client.clone(), NS)
-        .create(&PostParams::default(), &repository("daemon", &url, "1m"))
+        .create(&PostParams::default(), &repository("daemon", &url, "2s"))
         .await
         .unwrap();
     eventually("applied over git://", WAIT, || {
         password_is(&s.client, "a", "over-git")
     })
     .await;
+    // `sealed` (one of the two paths) does not exist: reported, the rest applied.
+    let status = eventually("missing path reported", WAIT, || async {
+        repo_status(&s.client, "daemon")
+            .await
+            .filter(|st| !st.file_errors.is_empty())
+    })
+    .await;
+    assert_eq!(status.file_errors.len(), 1, "{:?}", status.file_errors);
+    assert_eq!(
+        (
+            status.file_errors[0].path.as_str(),
+            status.file_errors[0].reason.as_str()
+        ),
+        ("sealed", "PathNotFound")
+    );
+
+    // The whole `secrets` directory moves away: what came from it is kept, not pruned,
+    // and both missing paths are reported.
+    repo.git(&["mv", "secrets", "moved"]);
+    let moved = repo.commit("move secrets");
+    let status = eventually("both paths missing", WAIT, || async {
+        repo_status(&s.client, "daemon")
+            .await
+            .filter(|st| st.last_applied_revision.as_deref() == Some(moved.as_str()))
+    })
+    .await;
+    let mut missing: Vec<(&str, &str)> = status
+        .file_errors
+        .iter()
+        .map(|e| (e.path.as_str(), e.reason.as_str()))
+        .collect();
+    missing.sort();
+    assert_eq!(
+        missing,
+        vec![("sealed", "PathNotFound"), ("secrets", "PathNotFound")]
+    );
+    assert!(
+        status.inventory.iter().any(|e| e.name == "a"),
+        "{:?}",
+        status.inventory
+    );
+    assert!(
+        password_is(&s.client, "a", "over-git").await.is_some(),
+        "a Secret from a path gone missing is kept"
+    );
 }

@@ -46,6 +46,8 @@ pub struct SecretRepositorySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectName>,
     /// Directories (or files) to read, relative to the repository root. Default: all.
+    /// A path missing at a commit is reported in `status.fileErrors` (`PathNotFound`)
+    /// and what was applied from it is kept, not pruned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<String>,
     /// How often to look for a new commit, e.g. `1m`, `5m`. Default `5m`.

@@ -21,7 +21,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 use hush_providers::{
     gitops::{
         decrypt_secret, discover, DesiredSecret, FileError, Found, GitAuth, GitRef, Mirror,
-        RepoFile, RepoSpec,
+        PathListing, RepoFile, RepoSpec,
     },
     KeyRing,
 };
@@ -162,7 +162,7 @@ async fn sync(
     // 1. One ref lookup, unless one was made recently (reconciles triggered by our own
     //    writes, by drift or by status updates must not hit the remote each time).
     let status = obj.status.clone().unwrap_or_default();
-    let generation_changed = status.observed_generation != obj.meta().generation;
+    let generation_changed = state.applied_generation != obj.meta().generation;
     let recent = state
         .last_lookup
         .as_ref()
@@ -210,7 +210,10 @@ async fn sync(
     let drifted = drifted_files(state, &live_secrets, &live_sealed);
     let up_to_date = state.applied_revision.as_deref() == Some(remote.as_str())
         && !generation_changed
-        && status.file_errors.is_empty()
+        && (status.file_errors.is_empty()
+            || state
+                .last_pass
+                .is_some_and(|at| at.elapsed() < interval / 2))
         && drifted.is_empty();
     if up_to_date {
         return Ok(Ok(()));
@@ -232,8 +235,8 @@ async fn sync(
         } else {
             Ok(fetched_before.unwrap_or_default())
         };
-        let files = commit.and_then(|c| mirror.files_under(&c, &paths).map(|f| (c, f)));
-        (mirror, files)
+        let listing = commit.and_then(|c| mirror.list_paths(&c, &paths).map(|l| (c, l)));
+        (mirror, listing)
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))?;
@@ -241,11 +244,24 @@ async fn sync(
     if need_fetch {
         ctx.counters.fetches.inc();
     }
-    let (commit, files) = match read {
+    let (commit, PathListing { files, missing }) = match read {
         Ok(r) => r,
         Err(e) => return Ok(Err(Failure::new("GitError", e.to_string()))),
     };
     let found = discover(files);
+    // A path gone at this commit is reported, and what was applied from it is kept:
+    // a typo or a moved directory must not prune every Secret that came from it.
+    let mut file_errors: Vec<FileErrorStatus> = missing
+        .iter()
+        .map(|path| FileErrorStatus {
+            path: path.clone(),
+            reason: "PathNotFound".into(),
+            message: format!(
+                "path {path:?} does not exist at revision {}; objects applied from it are kept",
+                short(&commit)
+            ),
+        })
+        .collect();
 
     // 4. Decrypt what changed (or drifted, or failed before, or after a spec change).
     let failed_before: HashSet<&str> = status.file_errors.iter().map(|e| e.path.as_str()).collect();
@@ -297,7 +313,6 @@ async fn sync(
 
     // 5. Apply what differs, file by file; collect per-file errors.
     let uid = obj.uid().unwrap_or_default();
-    let mut file_errors: Vec<FileErrorStatus> = Vec::new();
     let mut new_files: HashMap<String, FileMemo> = HashMap::new();
     let mut writes: Vec<(Secret, bool)> = Vec::new();
     let mut sealed_writes: Vec<SealedSecret> = Vec::new();
@@ -432,8 +447,16 @@ async fn sync(
         }
     }
     // Files not re-decrypted keep their memo; failed files keep their last good objects.
+    let under_missing = |path: &str| {
+        missing.iter().any(|m| {
+            path == m
+                || path
+                    .strip_prefix(m.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        })
+    };
     for (path, memo) in &state.files {
-        if seen_paths.contains(path) && !new_files.contains_key(path) {
+        if (seen_paths.contains(path) || under_missing(path)) && !new_files.contains_key(path) {
             new_files.insert(path.clone(), memo.clone());
         }
     }
@@ -467,42 +490,53 @@ async fn sync(
             })
         })
         .collect();
-    let keep: HashSet<(String, String)> = inventory
+    let keep: BTreeSet<(String, String)> = inventory
         .iter()
         .map(|e| (e.kind.clone(), e.name.clone()))
         .collect();
     let mut pruned = Vec::new();
     if obj.spec.prune.unwrap_or(true) {
-        for old in &status.inventory {
-            if keep.contains(&(old.kind.clone(), old.name.clone())) {
-                continue;
-            }
-            let ours = match old.kind.as_str() {
+        // The previous inventory: status (survives restarts) and memory (status in the
+        // watch cache can lag behind our last write).
+        let mut previous: BTreeSet<(String, String)> = status
+            .inventory
+            .iter()
+            .map(|e| (e.kind.clone(), e.name.clone()))
+            .collect();
+        previous.extend(state.files.values().flat_map(|memo| {
+            memo.outputs
+                .iter()
+                .map(|o| (o.kind.to_string(), o.name.clone()))
+        }));
+        for (kind, old_name) in previous.difference(&keep) {
+            let ours = match kind.as_str() {
                 SECRET => live_secrets
-                    .get(&old.name)
+                    .get(old_name)
                     .map(|l| ownership::may_manage(&l.metadata, KIND, name, Some(&uid))),
                 SEALED => live_sealed
-                    .get(&old.name)
+                    .get(old_name)
                     .map(|l| ownership::may_manage(&l.metadata, KIND, name, Some(&uid))),
                 _ => None,
             };
             if ours != Some(true) {
                 continue;
             }
-            match old.kind.as_str() {
+            match kind.as_str() {
                 SECRET => {
-                    secrets.delete(&old.name, &DeleteParams::default()).await?;
+                    secrets.delete(old_name, &DeleteParams::default()).await?;
                 }
                 _ => {
-                    sealed.delete(&old.name, &DeleteParams::default()).await?;
+                    sealed.delete(old_name, &DeleteParams::default()).await?;
                 }
             }
-            pruned.push(format!("{}/{}", old.kind, old.name));
+            pruned.push(format!("{kind}/{old_name}"));
         }
     }
     ctx.counters.prunes.inc_by(pruned.len() as u64);
     state.files = new_files;
     state.applied_revision = Some(commit.clone());
+    state.last_pass = Some(std::time::Instant::now());
+    state.applied_generation = obj.meta().generation;
 
     // 7. Status, events, notifications.
     let new_errors: Vec<&FileErrorStatus> = file_errors
@@ -876,7 +910,7 @@ async fn patch_status(
     api.patch_status(
         &obj.name_any(),
         &PatchParams::default(),
-        &Patch::Merge(&serde_json::json!({ "status": status })),
+        &Patch::Merge(&kube_util::status_merge_patch(obj.status.as_ref(), status)),
     )
     .await?;
     Ok(())

@@ -31,8 +31,14 @@ pub struct RepoState {
     pub mirror: Option<(Mirror, String)>,
     /// The revision whose files are in `files`.
     pub applied_revision: Option<String>,
+    /// The spec generation `files` were produced for. Kept here rather than read
+    /// from status, which lags behind our own status writes in the watch cache.
+    pub applied_generation: Option<i64>,
     pub files: HashMap<String, FileMemo>,
     /// The last ref lookup: when, and what it said. Reconciles triggered by our own
     /// writes or by drift reuse it instead of asking the remote again.
     pub last_lookup: Option<(std::time::Instant, String)>,
+    /// When files were last read and failed ones retried: failed files are retried
+    /// once per half interval, not on every Secret event that wakes the reconciler.
+    pub last_pass: Option<std::time::Instant>,
 }

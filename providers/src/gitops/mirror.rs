@@ -33,6 +33,15 @@ pub struct RepoFile {
     pub bytes: Vec<u8>,
 }
 
+/// What [`Mirror::list_paths`] found at one commit.
+#[derive(Debug, Default)]
+pub struct PathListing {
+    /// Every file under the paths that exist, sorted by path.
+    pub files: Vec<RepoFile>,
+    /// The paths that do not exist at that commit, cleaned (no `./`, no trailing `/`).
+    pub missing: Vec<String>,
+}
+
 /// A bare mirror of one repository under a cache directory.
 pub struct Mirror {
     repo: gix::Repository,
@@ -176,6 +185,20 @@ impl Mirror {
     /// `..` are refused; a path missing at that commit is an error, so a mistyped or
     /// moved directory never looks like "every secret was deleted".
     pub fn files_under(&self, commit: &str, paths: &[String]) -> Result<Vec<RepoFile>, GitError> {
+        let listing = self.list_paths(commit, paths)?;
+        match listing.missing.into_iter().next() {
+            Some(path) => Err(GitError::PathNotFound {
+                commit: commit.to_string(),
+                path,
+            }),
+            None => Ok(listing.files),
+        }
+    }
+
+    /// Like [`Mirror::files_under`], but a path missing at `commit` is reported in
+    /// [`PathListing::missing`] (cleaned, as given) instead of failing the others: a
+    /// controller can then keep what it applied from that path and say which is gone.
+    pub fn list_paths(&self, commit: &str, paths: &[String]) -> Result<PathListing, GitError> {
         let read_err = |path: &str, e: &dyn std::fmt::Display| GitError::Read {
             commit: commit.to_string(),
             path: path.to_string(),
@@ -190,6 +213,7 @@ impl Mirror {
             .tree()
             .map_err(|e| read_err("", &e))?;
         let mut files = BTreeMap::new();
+        let mut missing = Vec::new();
         let roots = if paths.is_empty() {
             vec![String::new()]
         } else {
@@ -200,13 +224,13 @@ impl Mirror {
             let (prefix, subtree) = if path.is_empty() {
                 (String::new(), tree.clone())
             } else {
-                let entry = tree
+                let Some(entry) = tree
                     .lookup_entry_by_path(&path)
                     .map_err(|e| read_err(&path, &e))?
-                    .ok_or_else(|| GitError::PathNotFound {
-                        commit: commit.to_string(),
-                        path: path.clone(),
-                    })?;
+                else {
+                    missing.push(path);
+                    continue;
+                };
                 if entry.mode().is_blob() {
                     let file = self.read_blob(&path, entry.oid().to_owned(), commit)?;
                     files.insert(path.clone(), file);
@@ -226,7 +250,10 @@ impl Mirror {
                 files.insert(full, file);
             }
         }
-        Ok(files.into_values().collect())
+        Ok(PathListing {
+            files: files.into_values().collect(),
+            missing,
+        })
     }
 
     fn read_blob(&self, path: &str, id: gix::ObjectId, commit: &str) -> Result<RepoFile, GitError> {

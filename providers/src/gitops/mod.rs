@@ -27,6 +27,6 @@ mod spec;
 
 pub use discover::{discover, Found};
 pub use error::{FileError, FileErrorKind, GitError};
-pub use mirror::{Mirror, RepoFile};
+pub use mirror::{Mirror, PathListing, RepoFile};
 pub use secret::{decrypt_documents, decrypt_secret, DesiredSecret};
 pub use spec::{GitAuth, GitRef, RepoSpec};
