@@ -398,3 +398,75 @@ async fn standin_seal_keys_list_prune_and_rotation_status() {
     assert_eq!(report["summary"]["unknown"], 2);
     let _ = Path::new(repo);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standin_reseal_all_through_the_service_proxy() {
+    let cluster = cluster().await;
+    let tree = cluster.home.path().join("repo");
+    std::fs::create_dir_all(tree.join("apps")).unwrap();
+    let old = cluster.public(0);
+    for name in ["db", "api", "cache"] {
+        std::fs::write(
+            tree.join("apps").join(format!("{name}.json")),
+            sealed_json(&old, name),
+        )
+        .unwrap();
+    }
+    std::fs::write(tree.join("apps/plain.yaml"), "kind: ConfigMap\n").unwrap();
+    cluster.new_key().await;
+
+    // --dry-run names every file and changes none.
+    let before = std::fs::read_to_string(tree.join("apps/db.json")).unwrap();
+    let out = cluster
+        .hush(
+            &["reseal", "--all", "--dry-run", tree.to_str().unwrap()],
+            "",
+        )
+        .await;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(&out);
+    assert!(stderr.contains("3 of 3 file(s) to reseal"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(tree.join("apps/db.json")).unwrap(),
+        before
+    );
+
+    // No --controller-url and no recovery keys: the controller behind the service proxy.
+    let out = cluster
+        .hush(&["reseal", "--all", tree.to_str().unwrap()], "")
+        .await;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(&out);
+    assert!(stderr.contains("3 of 3 file(s) resealed"), "{stderr}");
+    for name in ["db", "api", "cache"] {
+        let text = std::fs::read_to_string(tree.join("apps").join(format!("{name}.json"))).unwrap();
+        assert_eq!(opened_by(&cluster, &text), vec![1], "{name}");
+        assert!(!text.contains("plain-value"));
+    }
+    let log = cluster.kube.request_log();
+    let rotates = log
+        .iter()
+        .filter(|r| {
+            r.path
+                == "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:http/proxy/v1/rotate"
+        })
+        .count();
+    assert_eq!(rotates, 3, "{log:?}");
+
+    // A wrong controller name fails with the name and changes nothing.
+    let stderr = failed(
+        &cluster
+            .hush(
+                &[
+                    "reseal",
+                    "--all",
+                    "--controller-name",
+                    "other",
+                    tree.to_str().unwrap(),
+                ],
+                "",
+            )
+            .await,
+    );
+    assert!(stderr.contains("kube-system/other"), "{stderr}");
+}

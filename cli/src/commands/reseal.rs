@@ -6,8 +6,9 @@
 //!   seal it again to the new certificate (`--cert`), keeping the rest of the
 //!   manifest as it was.
 //!
-//! Finding the controller through the Kubernetes API service proxy is not done
-//! here: pass `--controller-url` (e.g. through `kubectl port-forward`).
+//! Online is the default, as with `kubeseal --re-encrypt`: the controller is found
+//! through the Kubernetes API service proxy (kubeconfig, `--controller-namespace`,
+//! `--controller-name`); `--controller-url` talks to it directly instead.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +22,9 @@ use hush_crypto::sealing::{
 
 use crate::exit::{CliError, CliResult, Code};
 use crate::fileio;
+#[cfg(feature = "k8s")]
+use crate::seal::cluster::BlockingController;
+use crate::seal::ClusterArgs;
 use crate::tree_walk::{self, FileKind, Progress};
 
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,6 +52,8 @@ pub struct ResealArgs {
     /// Worker threads (default: four per core)
     #[arg(long)]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// How values are re-encrypted.
@@ -55,6 +61,12 @@ enum Resealer {
     Online {
         agent: ureq::Agent,
         rotate_url: String,
+    },
+    /// Through the API server's service proxy to the controller's `/v1/rotate`.
+    #[cfg(feature = "k8s")]
+    Proxy {
+        controller: BlockingController,
+        name: String,
     },
     Offline {
         keys: Vec<SealingPrivateKey>,
@@ -128,10 +140,7 @@ fn resealer(args: &ResealArgs) -> CliResult<Resealer> {
         });
     }
     let Some(cert) = &args.cert else {
-        return Err(generic(
-            "reseal needs --controller-url URL, or --recovery-private-key FILE and --cert FILE"
-                .into(),
-        ));
+        return proxy_resealer(&args.cluster);
     };
     let mut keys = Vec::new();
     for path in &args.recovery_private_key {
@@ -158,6 +167,23 @@ fn resealer(args: &ResealArgs) -> CliResult<Resealer> {
     })
 }
 
+#[cfg(feature = "k8s")]
+fn proxy_resealer(cluster: &ClusterArgs) -> CliResult<Resealer> {
+    let name = cluster.controller();
+    let controller = BlockingController::connect(cluster)
+        .map_err(|e| generic(format!("reaching the controller {name}: {e:#}")))?;
+    Ok(Resealer::Proxy { controller, name })
+}
+
+#[cfg(not(feature = "k8s"))]
+fn proxy_resealer(_cluster: &ClusterArgs) -> CliResult<Resealer> {
+    Err(generic(
+        "this hush was built without the `k8s` feature: reseal needs --controller-url URL, \
+         or --recovery-private-key FILE and --cert FILE"
+            .into(),
+    ))
+}
+
 /// Reseals one file; `Ok(false)` when it is already sealed to the newest key.
 fn reseal_file(resealer: &Resealer, path: &Path, dry_run: bool) -> CliResult<bool> {
     let fail = |what: String| generic(format!("{}: {what}", path.display()));
@@ -168,14 +194,33 @@ fn reseal_file(resealer: &Resealer, path: &Path, dry_run: bool) -> CliResult<boo
     let mut changed = false;
     for sealed in manifests {
         let (new, differs) = match resealer {
+            Resealer::Online { .. } if dry_run => (sealed, true),
             Resealer::Online { agent, rotate_url } => {
-                if dry_run {
-                    (sealed, true)
-                } else {
-                    let rotated = rotate_online(agent, rotate_url, &sealed).map_err(fail)?;
-                    let differs = rotated != sealed;
-                    (rotated, differs)
-                }
+                let rotated = rotate_online(&sealed, rotate_url, |body| {
+                    agent
+                        .post(rotate_url)
+                        .header("Content-Type", "application/json")
+                        .send(body.as_bytes())
+                        .and_then(|mut r| r.body_mut().read_to_string())
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(fail)?;
+                let differs = rotated != sealed;
+                (rotated, differs)
+            }
+            #[cfg(feature = "k8s")]
+            Resealer::Proxy { .. } if dry_run => (sealed, true),
+            #[cfg(feature = "k8s")]
+            Resealer::Proxy { controller, name } => {
+                let via = format!("the controller {name}");
+                let rotated = rotate_online(&sealed, &via, |body| {
+                    controller
+                        .post("/v1/rotate", body)
+                        .map_err(|f| format!("{} ({})", f.message, f.code))
+                })
+                .map_err(fail)?;
+                let differs = rotated != sealed;
+                (rotated, differs)
             }
             Resealer::Offline { keys, public_key } => {
                 reseal_offline(keys, public_key, sealed, dry_run).map_err(fail)?
@@ -191,25 +236,19 @@ fn reseal_file(resealer: &Resealer, path: &Path, dry_run: bool) -> CliResult<boo
     Ok(changed)
 }
 
+/// Sends one SealedSecret (as JSON) to a `/v1/rotate` endpoint through `post` and
+/// reads back the resealed one; `via` names the endpoint in errors.
 fn rotate_online(
-    agent: &ureq::Agent,
-    url: &str,
     sealed: &SealedSecretManifest,
+    via: &str,
+    post: impl FnOnce(&str) -> Result<String, String>,
 ) -> Result<SealedSecretManifest, String> {
     let body = sealed.to_document(DocumentFormat::Json);
-    let mut response = agent
-        .post(url)
-        .header("Content-Type", "application/json")
-        .send(body.as_bytes())
-        .map_err(|e| format!("{} via {url}: {e}", sealed.display_name()))?;
-    let text = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| format!("reading the answer of {url}: {e}"))?;
+    let text = post(&body).map_err(|e| format!("{} via {via}: {e}", sealed.display_name()))?;
     let mut list = SealedSecretManifest::parse_all(&text)
-        .map_err(|e| format!("{url} answered with no SealedSecret: {e}"))?;
+        .map_err(|e| format!("{via} answered with no SealedSecret: {e}"))?;
     if list.len() != 1 {
-        return Err(format!("{url} answered with {} documents", list.len()));
+        return Err(format!("{via} answered with {} documents", list.len()));
     }
     Ok(list.remove(0))
 }

@@ -122,3 +122,29 @@ async fn send(client: &Client, request: http::Request<Vec<u8>>) -> Result<String
             },
         })
 }
+
+/// The controller through the service proxy, for synchronous code that calls it
+/// from several worker threads at once (`hush reseal --all`): one kubeconfig load
+/// and one connection pool for the whole run.
+pub struct BlockingController {
+    runtime: tokio::runtime::Runtime,
+    proxy: ControllerProxy,
+}
+
+impl BlockingController {
+    pub fn connect(args: &ClusterArgs) -> Result<Self> {
+        // Multi-threaded, so the client's background tasks run while callers block.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let proxy = runtime.block_on(controller(args))?;
+        Ok(Self { runtime, proxy })
+    }
+
+    /// `POST {path}` on the controller; may be called from many threads.
+    pub fn post(&self, path: &str, body: &str) -> Result<String, HttpFailure> {
+        self.runtime.block_on(self.proxy.post(path, body))
+    }
+}
