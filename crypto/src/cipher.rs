@@ -59,15 +59,19 @@ impl EncValue {
             .rfind(']')
             .ok_or(CipherError::Malformed("no closing ]"))?;
         let body = &rest[..end];
-        let (data, rest) = body
-            .split_once(",iv:")
-            .ok_or(CipherError::Malformed("no iv"))?;
-        let (iv, rest) = rest
-            .split_once(",tag:")
-            .ok_or(CipherError::Malformed("no tag"))?;
-        let (tag, kind) = rest
-            .split_once(",type:")
-            .ok_or(CipherError::Malformed("no type"))?;
+        // Base64 has no ',', so each field ends at the next one (a byte search, where
+        // a substring search would cost more than the decryption of a short value).
+        let mut fields = body.splitn(4, ',');
+        let mut field = |name: &str, missing| {
+            fields
+                .next()
+                .and_then(|f| f.strip_prefix(name))
+                .ok_or(CipherError::Malformed(missing))
+        };
+        let data = field("", "no data")?;
+        let iv = field("iv:", "no iv")?;
+        let tag = field("tag:", "no tag")?;
+        let kind = field("type:", "no type")?;
         let decode =
             |field: &str, what| B64.decode(field).map_err(|_| CipherError::Malformed(what));
         let value = EncValue {

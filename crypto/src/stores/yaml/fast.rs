@@ -23,20 +23,22 @@ const MAX_KEY_LEN: usize = 512;
 pub(crate) fn parse_documents(input: &str) -> Option<Vec<Map>> {
     let bytes = input.as_bytes();
     // Printable ASCII and '\n' only; the file ends with a line break.
+    // Checked in blocks without an early exit, so the loop vectorizes: sops files are
+    // mostly long ENC[...] lines and this runs over every byte.
     if !bytes.ends_with(b"\n")
-        || !bytes
-            .iter()
-            .all(|&b| b == b'\n' || (0x20..0x7f).contains(&b))
+        || !bytes.chunks(256).all(|block| {
+            block.iter().fold(true, |ok, &b| {
+                ok & ((b == b'\n') | (0x20..0x7f).contains(&b))
+            })
+        })
     {
         return None;
     }
     let mut lines = Vec::with_capacity(bytes.len() / 24 + 1);
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'\n' {
-            lines.push(&input[start..i]);
-            start = i + 1;
-        }
+    for i in memchr::memchr_iter(b'\n', bytes) {
+        lines.push(&input[start..i]);
+        start = i + 1;
     }
     let mut p = Reader {
         lines,
@@ -391,10 +393,12 @@ fn plain_value_ok(text: &str) -> bool {
     if bytes.last() == Some(&b':') {
         return false;
     }
-    // `#` after a space opens a comment; `: ` is a mapping indicator.
-    !bytes
-        .windows(2)
-        .any(|w| (w[0] == b' ' && w[1] == b'#') || (w[0] == b':' && w[1] == b' '))
+    // `#` after a space opens a comment; `: ` is a mapping indicator. Only the (few)
+    // `#` and `:` bytes are looked at.
+    !memchr::memchr2_iter(b'#', b':', bytes).any(|i| match bytes[i] {
+        b'#' => i > 0 && bytes[i - 1] == b' ',
+        _ => bytes.get(i + 1) == Some(&b' '),
+    })
 }
 
 /// A double-quoted scalar on one line: its value and the text after the quote.
