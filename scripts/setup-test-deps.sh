@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what hush's tests talk to: Debian's age, gnupg, git-daemon and ripgrep,
+# Installs what hush's tests talk to: Debian's age, gnupg, git-daemon, ripgrep and an
+# OpenSSH server (Git over ssh:// in a test),
 # and a Python venv with the local stand-in servers (moto, OpenBao, kmock) and
 # the interop peers. Idempotent; safe to re-run.
 set -euo pipefail
@@ -7,7 +8,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${HUSH_VENV:-$here/.venv}"
 
 need_apt=()
-for tool in age gpg git rg ssh-keygen; do
+for tool in age gpg git rg ssh-keygen /usr/sbin/sshd; do
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
 if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
@@ -19,6 +20,7 @@ if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
       git) pkgs+=(git) ;;
       rg) pkgs+=(ripgrep) ;;
       ssh-keygen) pkgs+=(openssh-client) ;;
+      /usr/sbin/sshd) pkgs+=(openssh-server) ;;
     esac
   done
   apt-get update -qq

@@ -478,3 +478,81 @@ fn token_auth_is_not_in_errors() {
         "{err}"
     );
 }
+
+/// ssh:// against a real OpenSSH server on 127.0.0.1: the key and known_hosts from the
+/// spec are the only ones used; a wrong host key is refused; no key text in errors.
+#[test]
+fn ssh_with_key_and_known_hosts_on_a_real_sshd() {
+    let sshd = match hush_tests::sshd::Sshd::start() {
+        Ok(s) => s,
+        Err(reason) => {
+            eprintln!("skipped: {reason}");
+            return;
+        }
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = Keys::new();
+    let (origin, work) = origin_with_work(tmp.path());
+    work.write("apps/db.yaml", &keys.secret("db", "over-ssh"));
+    let one = work.commit("one");
+    git(&work.dir, &["push", "-q", "origin", "main"]);
+    let url = format!(
+        "ssh://{}@127.0.0.1:{}{}",
+        sshd.user,
+        sshd.port,
+        origin.display()
+    );
+    let ssh_spec = |known_hosts: &str| RepoSpec {
+        url: url.clone(),
+        reference: GitRef::Branch("main".into()),
+        auth: GitAuth::Ssh {
+            private_key: Zeroizing::new(sshd.client_key.clone()),
+            known_hosts: known_hosts.to_string(),
+        },
+    };
+
+    let mut mirror = Mirror::open(&tmp.path().join("cache"), ssh_spec(&sshd.known_hosts)).unwrap();
+    assert_eq!(mirror.remote_revision().unwrap(), one);
+    assert_eq!(mirror.fetch().unwrap(), one);
+    let files = mirror.files_under(&one, &["apps".into()]).unwrap();
+    let Found::SopsSecret(file) = &discover(files)[0] else {
+        panic!("a SOPS Secret")
+    };
+    assert_eq!(
+        decrypt_secret(file, &keys.ring).unwrap()[0].data["password"].as_slice(),
+        b"over-ssh"
+    );
+    // The key files live only for the connection.
+    let leftovers: Vec<_> = walk(&tmp.path().join("cache"))
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "id"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Another host key under the same name: StrictHostKeyChecking refuses it.
+    let wrong = sshd.known_hosts.replace(
+        sshd.known_hosts.split_whitespace().nth(2).unwrap(),
+        "AAAAC3NzaC1lZDI1NTE5AAAAIHn0UqKXy0Jm0QqB0q2wqz5t3mYb3m0wGZ8d3G8sM9lb",
+    );
+    let mut refused = Mirror::open(&tmp.path().join("cache2"), ssh_spec(&wrong)).unwrap();
+    let err = refused.fetch().unwrap_err().to_string();
+    assert!(
+        !err.contains("PRIVATE KEY") && !err.contains(sshd.client_key.lines().nth(1).unwrap()),
+        "{err}"
+    );
+    assert!(refused.last_fetched().is_none(), "{err}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            }
+            out.push(p);
+        }
+    }
+    out
+}
