@@ -59,6 +59,8 @@ pub struct HttpFailure {
 }
 
 /// One request to the sealing controller: method, path (`/v1/...`), body.
+// Without the `k8s` feature there is no client to send one with.
+#[cfg_attr(not(feature = "k8s"), allow(dead_code))]
 pub struct ControllerRequest {
     pub post: bool,
     pub path: String,
