@@ -102,7 +102,7 @@ pub struct Context {
     pub settings: Settings,
     pub counters: Counters,
     repos: Mutex<HashMap<RepoKey, SharedRepoState>>,
-    failures: PerObjectBackoff,
+    pub(crate) failures: PerObjectBackoff,
 }
 
 impl Context {
@@ -126,21 +126,10 @@ impl Context {
             .or_default()
             .clone()
     }
-
-    fn backoff(&self, key: &(String, String)) -> Duration {
-        self.failures.next(key)
-    }
-
-    fn reset_backoff(&self, key: &(String, String)) {
-        self.failures.reset(key);
-    }
 }
 
 fn error_policy(obj: Arc<SecretRepository>, err: &Error, ctx: Arc<Context>) -> Action {
-    let key = (obj.namespace().unwrap_or_default(), obj.name_any());
-    let delay = ctx.backoff(&key);
-    tracing::warn!(namespace = %key.0, name = %key.1, %err, retry_in = ?delay, "secret repository reconcile failed");
-    Action::requeue(delay)
+    ctx.failures.requeue_failed(&*obj, err, "secret repository")
 }
 
 /// A Secret or SealedSecret applied by a SecretRepository maps back to it.

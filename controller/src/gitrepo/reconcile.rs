@@ -124,7 +124,7 @@ pub async fn reconcile(obj: Arc<SecretRepository>, ctx: Arc<Context>) -> Result<
     let mut state = state_lock.lock().await;
     match sync(&obj, &ctx, &namespace, &name, interval, &mut state).await? {
         Ok(()) => {
-            ctx.reset_backoff(&key);
+            ctx.failures.reset(&key);
             Ok(Action::requeue(interval))
         }
         Err(f) => report_failure(&obj, &ctx, &key, f).await,
@@ -891,7 +891,7 @@ async fn report_failure(
         patch_status(obj, ctx, &next).await?;
     }
     if failure.retry {
-        Ok(Action::requeue(ctx.backoff(key)))
+        Ok(Action::requeue(ctx.failures.next(key)))
     } else {
         Ok(Action::await_change())
     }

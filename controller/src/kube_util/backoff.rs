@@ -33,6 +33,20 @@ impl PerObjectBackoff {
         base.mul_f64(rand::thread_rng().gen_range(0.8..1.2))
     }
 
+    /// The controllers' error policy: log the failed reconcile of `obj` (a `what`, e.g.
+    /// "sealed secret") without its content, and retry it after the next delay.
+    pub fn requeue_failed<K: kube::ResourceExt>(
+        &self,
+        obj: &K,
+        err: &dyn std::fmt::Display,
+        what: &str,
+    ) -> kube::runtime::controller::Action {
+        let key = (obj.namespace().unwrap_or_default(), obj.name_any());
+        let delay = self.next(&key);
+        tracing::warn!(namespace = %key.0, name = %key.1, %err, retry_in = ?delay, "{what} reconcile failed");
+        kube::runtime::controller::Action::requeue(delay)
+    }
+
     /// `key` succeeded: its next failure starts from the minimum again.
     pub fn reset(&self, key: &ObjectKey) {
         self.failures

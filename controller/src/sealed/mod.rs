@@ -16,7 +16,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     runtime::{controller::Action, watcher, Controller},
-    Api, Client, ResourceExt,
+    Api, Client,
 };
 
 use crate::{crd::SealedSecret, kube_util::backoff::PerObjectBackoff, kube_util::events::Events};
@@ -59,7 +59,7 @@ pub struct Context {
     pub settings: Settings,
     /// One unseal at a time per core.
     pub pool: pipeline::UnsealPool,
-    failures: PerObjectBackoff,
+    pub(crate) failures: PerObjectBackoff,
 }
 
 impl Context {
@@ -74,22 +74,10 @@ impl Context {
             pool: pipeline::UnsealPool::default(),
         }
     }
-
-    /// Exponential backoff with jitter per object.
-    fn backoff(&self, key: &(String, String)) -> Duration {
-        self.failures.next(key)
-    }
-
-    fn reset_backoff(&self, key: &(String, String)) {
-        self.failures.reset(key);
-    }
 }
 
 fn error_policy(ss: Arc<SealedSecret>, err: &Error, ctx: Arc<Context>) -> Action {
-    let key = (ss.namespace().unwrap_or_default(), ss.name_any());
-    let delay = ctx.backoff(&key);
-    tracing::warn!(namespace = %key.0, name = %key.1, %err, retry_in = ?delay, "sealed secret reconcile failed");
-    Action::requeue(delay)
+    ctx.failures.requeue_failed(&*ss, err, "sealed secret")
 }
 
 /// Run until the shutdown signal. Secrets owned by a SealedSecret map back to it,

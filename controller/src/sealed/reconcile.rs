@@ -33,7 +33,7 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
     let key = (namespace.clone(), name.clone());
     match unseal_and_write(&ss, &ctx, &namespace).await? {
         Ok(wrote) => {
-            ctx.reset_backoff(&key);
+            ctx.failures.reset(&key);
             set_status(&ss, &ctx, None).await?;
             if wrote {
                 publish(
@@ -53,7 +53,7 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
             if set_status(&ss, &ctx, Some(&failure)).await? {
                 publish(&ss, &ctx, true, failure.reason, failure.message.clone()).await;
             }
-            Ok(Action::requeue(ctx.backoff(&key)))
+            Ok(Action::requeue(ctx.failures.next(&key)))
         }
     }
 }

@@ -19,7 +19,7 @@ use kube::{
     runtime::{
         controller::Action, predicates, reflector, watcher, Controller, Predicate, WatchStreamExt,
     },
-    Api, Client, ResourceExt,
+    Api, Client,
 };
 
 use crate::{
@@ -67,7 +67,7 @@ pub struct Context {
     pub settings: Settings,
     /// SopsSecrets decrypted and applied (writes), for tests and metrics.
     pub writes: prometheus_client::metrics::counter::Counter,
-    failures: PerObjectBackoff,
+    pub(crate) failures: PerObjectBackoff,
 }
 
 impl Context {
@@ -81,22 +81,10 @@ impl Context {
             writes: Default::default(),
         }
     }
-
-    /// Exponential backoff with ±20% jitter per object.
-    fn backoff(&self, key: &(String, String)) -> Duration {
-        self.failures.next(key)
-    }
-
-    fn reset_backoff(&self, key: &(String, String)) {
-        self.failures.reset(key);
-    }
 }
 
 fn error_policy(obj: Arc<SopsSecret>, err: &Error, ctx: Arc<Context>) -> Action {
-    let key = (obj.namespace().unwrap_or_default(), obj.name_any());
-    let delay = ctx.backoff(&key);
-    tracing::warn!(namespace = %key.0, name = %key.1, %err, retry_in = ?delay, "sops secret reconcile failed");
-    Action::requeue(delay)
+    ctx.failures.requeue_failed(&*obj, err, "sops secret")
 }
 
 /// Run until the shutdown signal.

@@ -47,7 +47,7 @@ pub async fn reconcile(obj: Arc<SopsSecret>, ctx: Arc<Context>) -> Result<Action
     let key = (namespace.clone(), name.clone());
     match decrypt_and_apply(&obj, &ctx, &namespace, &name).await? {
         Ok(outcome) => {
-            ctx.reset_backoff(&key);
+            ctx.failures.reset(&key);
             if let Some((reason, note)) = outcome {
                 publish(&obj, &ctx, false, reason, note.clone()).await;
                 let kind = if reason == "DriftReverted" {
@@ -75,7 +75,7 @@ pub async fn reconcile(obj: Arc<SopsSecret>, ctx: Arc<Context>) -> Result<Action
             if failure.reason == "MacMismatch" || failure.reason == "InvalidSpec" {
                 Ok(Action::await_change())
             } else {
-                Ok(Action::requeue(ctx.backoff(&key)))
+                Ok(Action::requeue(ctx.failures.next(&key)))
             }
         }
     }

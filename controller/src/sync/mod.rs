@@ -82,7 +82,7 @@ pub struct Context {
     pub events: Events,
     pub stores: StoreClients,
     pub settings: Settings,
-    failures: PerObjectBackoff,
+    pub(crate) failures: PerObjectBackoff,
     overdue: Mutex<HashSet<(String, String)>>,
     refreshes: Mutex<HashMap<(String, String), String>>,
     /// What hush last wrote to each target Secret (namespace, name) -> (data hash,
@@ -148,10 +148,6 @@ impl Context {
             .insert(key.clone(), value.to_string());
     }
 
-    fn reset_backoff(&self, key: &(String, String)) {
-        self.failures.reset(key);
-    }
-
     /// Track the overdue set and update the gauge; true when `overdue` is new.
     fn mark_overdue(&self, key: &(String, String), overdue: bool) -> bool {
         let mut set = self.overdue.lock().unwrap_or_else(|e| e.into_inner());
@@ -175,10 +171,7 @@ pub fn slot_start(now: jiff::Timestamp, interval: Duration) -> jiff::Timestamp {
 }
 
 fn error_policy(sync: Arc<SecretSync>, err: &Error, ctx: Arc<Context>) -> Action {
-    let key = (sync.namespace().unwrap_or_default(), sync.name_any());
-    let delay = ctx.backoff(&key, None);
-    tracing::warn!(namespace = %key.0, name = %key.1, %err, retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
+    ctx.failures.requeue_failed(&*sync, err, "secret sync")
 }
 
 /// Predicate part that changes when deletion starts (a finalizer has work to do).

@@ -348,7 +348,7 @@ pub async fn reconcile(sync: Arc<SecretSync>, ctx: Arc<Context>) -> Result<Actio
             provider: provider.to_string(),
         })
         .inc();
-    ctx.reset_backoff(&key);
+    ctx.failures.reset(&key);
     status.synced = fetched.synced;
     status.last_synced_at = Some(now_s.clone());
     status.last_rotated_at = Some(last_rotated);
