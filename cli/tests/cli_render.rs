@@ -160,3 +160,62 @@ fn kubectl_kustomize_runs_the_example_exec_function() {
     assert!(text.contains("kind: ConfigMap"), "{text}");
     assert!(!text.contains("ENC[") && !text.contains("sops:"), "{text}");
 }
+
+/// The same generator as a legacy exec plugin, which kubectl's own kustomize runs with
+/// only `--enable-alpha-plugins`: real kubectl, real plugin lookup, hush from PATH.
+#[test]
+fn kubectl_kustomize_runs_the_example_legacy_exec_plugin() {
+    let kubectl = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    let Some(kubectl) = kubectl else {
+        eprintln!("skipped: kubectl is not installed (needed for kubectl kustomize)");
+        return;
+    };
+    let sb = Sandbox::new();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/kustomize/plugin");
+    let dir = sb.path("plugin");
+    copy_dir(&example, &dir);
+    let bin_dir = Path::new(HUSH).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let build = |key_file: &Path| {
+        sb.command(&kubectl)
+            .args(["kustomize", "--enable-alpha-plugins"])
+            .arg(&dir)
+            .env("PATH", &path)
+            .env("KUSTOMIZE_PLUGIN_HOME", dir.join("plugins"))
+            .env("SOPS_AGE_KEY_FILE", key_file)
+            .output()
+            .unwrap()
+    };
+    let text = ok_stdout(&build(&age_identity_file()));
+    assert!(
+        text.contains("kind: Secret") && text.contains("name: demo-db"),
+        "{text}"
+    );
+    assert!(
+        text.contains("password: correct-horse-battery-staple"),
+        "{text}"
+    );
+    assert!(!text.contains("ENC[") && !text.contains("sops:"), "{text}");
+
+    // With another identity the build fails, naming the file, and prints no ciphertext.
+    let other = sb.path("other-keys.txt");
+    ok_stdout(
+        &sb.command(HUSH)
+            .args(["keygen", "-o"])
+            .arg(&other)
+            .output()
+            .unwrap(),
+    );
+    let out = build(&other);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("secrets/db.enc.yaml"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("ENC["));
+}

@@ -16,6 +16,13 @@
 //! files:
 //!   - secrets/db.enc.yaml
 //! ```
+//!
+//! The same generator also runs as a legacy Kustomize exec plugin, which is what
+//! `kubectl kustomize --enable-alpha-plugins` runs (kubectl has no `--enable-exec`):
+//! an executable at `$KUSTOMIZE_PLUGIN_HOME/hush.dev/v1alpha1/sopsgenerator/SopsGenerator`
+//! that runs `hush kustomize-fn "$@"`. Kustomize passes the generator's config file
+//! (the same YAML, without the function annotation) as the argument, runs it in the
+//! kustomization's directory, and reads the generated resources from stdout.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -34,6 +41,9 @@ pub struct KustomizeFnArgs {
     /// Comma-separated key types to try first (default: age,pgp)
     #[arg(long, env = "SOPS_DECRYPTION_ORDER")]
     pub decryption_order: Option<String>,
+    /// Legacy exec-plugin mode: the generator config file kustomize passes; the
+    /// decrypted resources are printed as YAML instead of a ResourceList
+    pub plugin_config: Option<PathBuf>,
 }
 
 fn invalid(message: impl Into<String>) -> CliError {
@@ -48,6 +58,9 @@ pub fn run(args: KustomizeFnArgs) -> CliResult<()> {
         decryption_order: args.decryption_order.clone(),
         ignore_mac: false,
     })?;
+    if let Some(config) = &args.plugin_config {
+        return run_plugin(config, &ring);
+    }
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
@@ -73,7 +86,31 @@ pub fn run(args: KustomizeFnArgs) -> CliResult<()> {
         .and_then(Value::as_map)
         .cloned()
         .unwrap_or_default();
-    for file in generator_files(&config)? {
+    items.extend(generate(&config, &ring)?.into_iter().map(Value::Map));
+    list.insert("items", Value::List(items));
+    let out = yaml::emit_documents(std::slice::from_ref(&list), &YamlOptions { indent: 2 });
+    crate::fileio::write_stdout(out.as_bytes())
+}
+
+/// Legacy exec plugin: the config from a file, the resources as a YAML stream.
+fn run_plugin(config: &std::path::Path, ring: &hush_providers::KeyRing) -> CliResult<()> {
+    let text = std::fs::read_to_string(config)
+        .map_err(|e| invalid(format!("{}: {e}", config.display())))?;
+    let config = yaml::parse_documents(&text)
+        .map_err(|e| invalid(format!("{}: {e}", config.display())))?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let docs = generate(&config, ring)?;
+    let out = yaml::emit_documents(&docs, &YamlOptions { indent: 2 });
+    crate::fileio::write_stdout(out.as_bytes())
+}
+
+/// Every document of every file the generator config lists, decrypted; the first
+/// failure fails the whole build.
+fn generate(config: &Map, ring: &hush_providers::KeyRing) -> CliResult<Vec<Map>> {
+    let mut out = Vec::new();
+    for file in generator_files(config)? {
         let bytes =
             std::fs::read(&file).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
         let repo_file = RepoFile {
@@ -81,12 +118,9 @@ pub fn run(args: KustomizeFnArgs) -> CliResult<()> {
             blob_id: String::new(),
             bytes,
         };
-        let docs = decrypt_documents(&repo_file, &ring).map_err(|e| invalid(e.to_string()))?;
-        items.extend(docs.into_iter().map(Value::Map));
+        out.extend(decrypt_documents(&repo_file, ring).map_err(|e| invalid(e.to_string()))?);
     }
-    list.insert("items", Value::List(items));
-    let out = yaml::emit_documents(std::slice::from_ref(&list), &YamlOptions { indent: 2 });
-    crate::fileio::write_stdout(out.as_bytes())
+    Ok(out)
 }
 
 /// An item with a top-level `sops` block is decrypted; others pass through unchanged.
