@@ -556,3 +556,45 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A token is never sent in clear text: against `git http-backend` on plain http://
+/// that demands Basic auth (401 first), the client refuses to answer with the token,
+/// and the error says why without showing it. (https with a token uses the same
+/// credential callback; no TLS Git server with a trusted certificate is set up here.)
+#[test]
+fn token_is_never_sent_over_plain_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_origin, work) = origin_with_work(tmp.path());
+    work.write("apps/db.yaml", "kind: ConfigMap\n");
+    work.commit("one");
+    git(&work.dir, &["push", "-q", "origin", "main"]);
+    let server = hush_tests::git_http::GitHttp::start(
+        &tmp.path().join("served"),
+        "deploy-bot",
+        "tok-RIGHT-123",
+    );
+    let url = format!("http://127.0.0.1:{}/origin.git", server.port);
+    let mut mirror = Mirror::open(
+        &tmp.path().join("cache"),
+        RepoSpec {
+            url: url.clone(),
+            reference: GitRef::Branch("main".into()),
+            auth: GitAuth::Token {
+                username: "deploy-bot".into(),
+                token: Zeroizing::new("tok-RIGHT-123".into()),
+            },
+        },
+    )
+    .unwrap();
+    let err = mirror.fetch().unwrap_err().to_string();
+    assert!(err.contains("clear text"), "{err}");
+    assert!(!err.contains("tok-RIGHT"), "{err}");
+    assert!(mirror.last_fetched().is_none());
+    // Without credentials the server's 401 is what the user sees.
+    let mut anonymous = Mirror::open(
+        &tmp.path().join("cache2"),
+        spec(&url, GitRef::Branch("main".into())),
+    )
+    .unwrap();
+    assert!(anonymous.fetch().is_err());
+}

@@ -4,6 +4,7 @@
 pub mod fake_azure_kv;
 pub mod fake_gcp_kms;
 pub mod git_daemon;
+pub mod git_http;
 pub mod sshd;
 pub mod standins;
 

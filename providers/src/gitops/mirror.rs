@@ -321,10 +321,23 @@ impl Mirror {
             .map_err(|e| self.remote_err(e))
     }
 
-    fn remote_err(&self, e: impl std::fmt::Display) -> GitError {
+    /// The error and its causes on one line ("handshake failed: …: 401"), which is
+    /// what tells a user whether the URL, the network or the credentials are wrong.
+    /// gitoxide's messages carry no credentials.
+    fn remote_err(&self, e: impl std::error::Error) -> GitError {
+        let mut message = e.to_string();
+        let mut source = e.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
         GitError::Remote {
             url: self.url.clone(),
-            message: e.to_string(),
+            message,
         }
     }
 
