@@ -11,10 +11,11 @@
 //!
 //! Cloud KMS keys without a static entry use the process's ambient credentials
 //! (workload identity: IRSA / EKS Pod Identity, GKE Workload Identity, Azure
-//! Workload Identity), through the same key sources the CLI uses. Static cloud
-//! credentials are recognised but not used yet: the KMS sources only take ambient
-//! credentials; such an entry is reported in [`FluxKeys::notes`], and the ring
-//! falls back to ambient credentials.
+//! Workload Identity), through the same key sources the CLI uses. `sops.aws-kms`
+//! (Flux's YAML: `aws_access_key_id`, `aws_secret_access_key`, optional
+//! `aws_session_token`) replaces the ambient AWS credentials. `sops.gcp-kms` and
+//! `sops.azure-kv` are recognised but not used yet: such an entry is reported in
+//! [`FluxKeys::notes`], and the ring falls back to ambient credentials.
 //!
 //! Errors and notes name the entry, never its content.
 
@@ -71,6 +72,7 @@ pub fn keyring_from_entries(
     let mut age = AgeSource::recipients_only();
     let mut pgp = PgpSource::without_keys();
     let mut vault_token: Option<Zeroizing<String>> = None;
+    let mut cloud = StaticCloud::default();
     for (name, bytes) in entries {
         let entry_error = |source| FluxKeyError::Entry {
             entry: name.clone(),
@@ -89,7 +91,12 @@ pub fn keyring_from_entries(
                 std::str::from_utf8(bytes).map_err(|_| FluxKeyError::NotText(name.clone()))?;
             vault_token = Some(Zeroizing::new(text.trim().to_string()));
             used.push(name.clone());
-        } else if [AWS_KMS_ENTRY, GCP_KMS_ENTRY, AZURE_KV_ENTRY].contains(&name.as_str()) {
+        } else if name == AWS_KMS_ENTRY {
+            let text =
+                std::str::from_utf8(bytes).map_err(|_| FluxKeyError::NotText(name.clone()))?;
+            cloud.aws = Some(aws_credentials(text).map_err(entry_error)?);
+            used.push(name.clone());
+        } else if [GCP_KMS_ENTRY, AZURE_KV_ENTRY].contains(&name.as_str()) {
             notes.push(format!(
                 "entry {name:?}: static cloud credentials are not supported yet; using workload identity"
             ));
@@ -97,8 +104,47 @@ pub fn keyring_from_entries(
     }
     ring.add_source(Arc::new(age));
     ring.add_source(Arc::new(pgp));
-    add_cloud_sources(&mut ring, ambient_cloud, vault_token, &mut notes);
+    add_cloud_sources(&mut ring, ambient_cloud, vault_token, cloud, &mut notes);
     Ok(FluxKeys { ring, used, notes })
+}
+
+/// Static cloud credentials found in the Secret.
+#[derive(Default)]
+struct StaticCloud {
+    aws: Option<AwsCredentials>,
+}
+
+/// Flux's `sops.aws-kms` entry, read without a YAML library: `key: value` lines.
+// Parsed (and checked) in every build; used only by builds with AWS KMS.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
+struct AwsCredentials {
+    access_key_id: String,
+    secret_access_key: Zeroizing<String>,
+    session_token: Option<Zeroizing<String>>,
+}
+
+fn aws_credentials(text: &str) -> Result<AwsCredentials, KeyError> {
+    let mut fields: BTreeMap<&str, Zeroizing<String>> = BTreeMap::new();
+    for line in text.lines() {
+        if let Some((key, value)) = line.split_once(':') {
+            let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+            fields.insert(key.trim(), Zeroizing::new(value.to_string()));
+        }
+    }
+    let mut take = |name: &str| fields.remove(name).filter(|v| !v.is_empty());
+    let (Some(id), Some(secret)) = (take("aws_access_key_id"), take("aws_secret_access_key"))
+    else {
+        return Err(KeyError::InvalidKey {
+            kind: "AWS credentials",
+            input: AWS_KMS_ENTRY.into(),
+            reason: "needs aws_access_key_id and aws_secret_access_key".into(),
+        });
+    };
+    Ok(AwsCredentials {
+        access_key_id: id.to_string(),
+        secret_access_key: secret,
+        session_token: take("aws_session_token"),
+    })
 }
 
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "vault"))]
@@ -106,6 +152,7 @@ fn add_cloud_sources(
     ring: &mut KeyRing,
     ambient: bool,
     vault_token: Option<Zeroizing<String>>,
+    cloud: StaticCloud,
     notes: &mut Vec<String>,
 ) {
     #[cfg(feature = "vault")]
@@ -125,11 +172,29 @@ fn add_cloud_sources(
             "entry {VAULT_TOKEN_ENTRY:?}: this build has no Vault support"
         ));
     }
+    #[cfg(feature = "aws")]
+    match cloud.aws {
+        Some(c) => ring.add_source(Arc::new(
+            crate::kms::aws::AwsKmsSource::default().with_static_credentials(
+                crate::kms::aws::StaticCredentials {
+                    access_key_id: c.access_key_id,
+                    secret_access_key: c.secret_access_key,
+                    session_token: c.session_token,
+                },
+            ),
+        )),
+        None if ambient => ring.add_source(Arc::new(crate::kms::aws::AwsKmsSource::default())),
+        None => {}
+    }
+    #[cfg(not(feature = "aws"))]
+    if cloud.aws.is_some() {
+        notes.push(format!(
+            "entry {AWS_KMS_ENTRY:?}: this build has no AWS KMS support"
+        ));
+    }
     if !ambient {
         return;
     }
-    #[cfg(feature = "aws")]
-    ring.add_source(Arc::new(crate::kms::aws::AwsKmsSource::default()));
     #[cfg(feature = "gcp")]
     ring.add_source(Arc::new(crate::kms::gcp::GcpKmsSource::default()));
     #[cfg(feature = "azure")]
@@ -142,8 +207,14 @@ fn add_cloud_sources(
     _ring: &mut KeyRing,
     _ambient: bool,
     vault_token: Option<Zeroizing<String>>,
+    cloud: StaticCloud,
     notes: &mut Vec<String>,
 ) {
+    if cloud.aws.is_some() {
+        notes.push(format!(
+            "entry {AWS_KMS_ENTRY:?}: this build has no AWS KMS support"
+        ));
+    }
     if vault_token.is_some() {
         notes.push(format!(
             "entry {VAULT_TOKEN_ENTRY:?}: this build has no Vault support"
@@ -183,15 +254,15 @@ mod tests {
             &entries(&[
                 ("identity.agekey", identity.as_bytes()),
                 ("README", b"not a key"),
-                ("sops.aws-kms", b"aws_access_key_id: x"),
+                ("sops.gcp-kms", b"{\"type\": \"service_account\"}"),
             ]),
             false,
         )
         .unwrap();
         assert_eq!(keys.used, vec!["identity.agekey".to_string()]);
         assert_eq!(keys.notes.len(), 1);
-        assert!(keys.notes[0].contains("sops.aws-kms"));
-        assert!(!keys.notes[0].contains("aws_access_key_id"));
+        assert!(keys.notes[0].contains("sops.gcp-kms"));
+        assert!(!keys.notes[0].contains("service_account"));
         assert_eq!(
             keys.ring.unwrap(&metadata).unwrap().as_bytes(),
             key.as_bytes()

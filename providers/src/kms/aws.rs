@@ -34,12 +34,34 @@ struct ClientKey {
     role: Option<String>,
 }
 
+/// Static AWS credentials (Flux's `sops.aws-kms` key-Secret entry) used instead of
+/// the environment's credential chain.
+#[derive(Clone)]
+pub struct StaticCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: Zeroizing<String>,
+    pub session_token: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "StaticCredentials {{ access_key_id: {:?}, .. }}",
+            self.access_key_id
+        )
+    }
+}
+
 /// Wraps data keys with AWS KMS. Clients are built on first use and reused, so
 /// constructing the source needs neither credentials nor network.
 pub struct AwsKmsSource {
     settings: NetSettings,
     /// Overrides the environment's endpoint (`AWS_ENDPOINT_URL_KMS` / `AWS_ENDPOINT_URL`).
     endpoint: Option<String>,
+    /// Overrides the environment's credential chain (a role, if the key names one, is
+    /// still assumed, with these as the base credentials).
+    credentials: Option<StaticCredentials>,
     clients: Mutex<HashMap<ClientKey, aws_sdk_kms::Client>>,
 }
 
@@ -54,8 +76,15 @@ impl AwsKmsSource {
         AwsKmsSource {
             settings,
             endpoint: None,
+            credentials: None,
             clients: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Uses these credentials instead of the environment's.
+    pub fn with_static_credentials(mut self, credentials: StaticCredentials) -> Self {
+        self.credentials = Some(credentials);
+        self
     }
 
     /// Sends every call to `url` (a private endpoint, or a local stand-in).
@@ -76,7 +105,13 @@ impl AwsKmsSource {
         if let Some(c) = cached {
             return c;
         }
-        let client = build_client(key, &self.settings, self.endpoint.as_deref()).await;
+        let client = build_client(
+            key,
+            &self.settings,
+            self.endpoint.as_deref(),
+            self.credentials.as_ref(),
+        )
+        .await;
         self.clients
             .lock()
             .expect("lock")
@@ -89,6 +124,7 @@ async fn build_client(
     key: &ClientKey,
     settings: &NetSettings,
     endpoint: Option<&str>,
+    credentials: Option<&StaticCredentials>,
 ) -> aws_sdk_kms::Client {
     net::install_crypto_provider();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -106,6 +142,15 @@ async fn build_client(
     }
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
+    }
+    if let Some(c) = credentials {
+        loader = loader.credentials_provider(aws_sdk_kms::config::Credentials::new(
+            c.access_key_id.clone(),
+            c.secret_access_key.as_str(),
+            c.session_token.as_ref().map(|t| t.to_string()),
+            None,
+            "sops.aws-kms",
+        ));
     }
     let sdk_config = loader.load().await;
     let mut conf = aws_sdk_kms::config::Builder::from(&sdk_config);
