@@ -13,8 +13,9 @@
 //! (workload identity: IRSA / EKS Pod Identity, GKE Workload Identity, Azure
 //! Workload Identity), through the same key sources the CLI uses. `sops.aws-kms`
 //! (Flux's YAML: `aws_access_key_id`, `aws_secret_access_key`, optional
-//! `aws_session_token`) replaces the ambient AWS credentials. `sops.gcp-kms` and
-//! `sops.azure-kv` are recognised but not used yet: such an entry is reported in
+//! `aws_session_token`) replaces the ambient AWS credentials, and `sops.azure-kv`
+//! (`tenantId`/`clientId`/`clientSecret`, or `az ad sp create-for-rbac` output) the
+//! ambient Azure ones. `sops.gcp-kms` is recognised but not used yet: it is reported in
 //! [`FluxKeys::notes`], and the ring falls back to ambient credentials.
 //!
 //! Errors and notes name the entry, never its content.
@@ -96,7 +97,12 @@ pub fn keyring_from_entries(
                 std::str::from_utf8(bytes).map_err(|_| FluxKeyError::NotText(name.clone()))?;
             cloud.aws = Some(aws_credentials(text).map_err(entry_error)?);
             used.push(name.clone());
-        } else if [GCP_KMS_ENTRY, AZURE_KV_ENTRY].contains(&name.as_str()) {
+        } else if name == AZURE_KV_ENTRY {
+            let text =
+                std::str::from_utf8(bytes).map_err(|_| FluxKeyError::NotText(name.clone()))?;
+            cloud.azure = Some(azure_credentials(text).map_err(entry_error)?);
+            used.push(name.clone());
+        } else if name == GCP_KMS_ENTRY {
             notes.push(format!(
                 "entry {name:?}: static cloud credentials are not supported yet; using workload identity"
             ));
@@ -112,9 +118,10 @@ pub fn keyring_from_entries(
 #[derive(Default)]
 struct StaticCloud {
     aws: Option<AwsCredentials>,
+    azure: Option<AzureCredentials>,
 }
 
-/// Flux's `sops.aws-kms` entry, read without a YAML library: `key: value` lines.
+/// Flux's `sops.aws-kms` entry.
 // Parsed (and checked) in every build; used only by builds with AWS KMS.
 #[cfg_attr(not(feature = "aws"), allow(dead_code))]
 struct AwsCredentials {
@@ -123,17 +130,38 @@ struct AwsCredentials {
     session_token: Option<Zeroizing<String>>,
 }
 
+/// Flux's `sops.azure-kv` entry: a service principal's client secret.
+#[cfg_attr(not(feature = "azure"), allow(dead_code))]
+struct AzureCredentials {
+    tenant_id: String,
+    client_id: String,
+    client_secret: Zeroizing<String>,
+}
+
+/// The string fields of a YAML or JSON entry (JSON is YAML), values zeroized on drop.
+fn entry_fields(entry: &str, text: &str) -> Result<BTreeMap<String, Zeroizing<String>>, KeyError> {
+    let invalid = |reason: &str| KeyError::InvalidKey {
+        kind: "credentials",
+        input: entry.to_string(),
+        reason: reason.to_string(),
+    };
+    // The parser's error could quote the text: only say that it did not parse.
+    let docs = hush_crypto::stores::yaml::parse_documents(text)
+        .map_err(|_| invalid("not YAML or JSON"))?;
+    let map = docs.into_iter().next().unwrap_or_default();
+    Ok(map
+        .entries()
+        .filter_map(|(k, v)| Some((k.to_string(), Zeroizing::new(v.as_str()?.to_string()))))
+        .filter(|(_, v)| !v.is_empty())
+        .collect())
+}
+
 fn aws_credentials(text: &str) -> Result<AwsCredentials, KeyError> {
-    let mut fields: BTreeMap<&str, Zeroizing<String>> = BTreeMap::new();
-    for line in text.lines() {
-        if let Some((key, value)) = line.split_once(':') {
-            let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
-            fields.insert(key.trim(), Zeroizing::new(value.to_string()));
-        }
-    }
-    let mut take = |name: &str| fields.remove(name).filter(|v| !v.is_empty());
-    let (Some(id), Some(secret)) = (take("aws_access_key_id"), take("aws_secret_access_key"))
-    else {
+    let mut fields = entry_fields(AWS_KMS_ENTRY, text)?;
+    let (Some(id), Some(secret)) = (
+        fields.remove("aws_access_key_id"),
+        fields.remove("aws_secret_access_key"),
+    ) else {
         return Err(KeyError::InvalidKey {
             kind: "AWS credentials",
             input: AWS_KMS_ENTRY.into(),
@@ -143,7 +171,32 @@ fn aws_credentials(text: &str) -> Result<AwsCredentials, KeyError> {
     Ok(AwsCredentials {
         access_key_id: id.to_string(),
         secret_access_key: secret,
-        session_token: take("aws_session_token"),
+        session_token: fields.remove("aws_session_token"),
+    })
+}
+
+/// `tenantId`/`clientId`/`clientSecret`, or the output of `az ad sp create-for-rbac`
+/// (`tenant`/`appId`/`password`), as Flux accepts.
+fn azure_credentials(text: &str) -> Result<AzureCredentials, KeyError> {
+    let mut fields = entry_fields(AZURE_KV_ENTRY, text)?;
+    let mut either = |a: &str, b: &str| fields.remove(a).or_else(|| fields.remove(b));
+    let (Some(tenant), Some(client), Some(secret)) = (
+        either("tenantId", "tenant"),
+        either("clientId", "appId"),
+        either("clientSecret", "password"),
+    ) else {
+        return Err(KeyError::InvalidKey {
+            kind: "Azure credentials",
+            input: AZURE_KV_ENTRY.into(),
+            reason: "needs tenantId, clientId and clientSecret (certificates and managed \
+                     identity client ids are not supported; workload identity needs no entry)"
+                .into(),
+        });
+    };
+    Ok(AzureCredentials {
+        tenant_id: tenant.to_string(),
+        client_id: client.to_string(),
+        client_secret: secret,
     })
 }
 
@@ -192,13 +245,29 @@ fn add_cloud_sources(
             "entry {AWS_KMS_ENTRY:?}: this build has no AWS KMS support"
         ));
     }
+    #[cfg(feature = "azure")]
+    match cloud.azure {
+        Some(c) => ring.add_source(Arc::new(
+            crate::kms::azure::AzureKvSource::default().with_client_secret(
+                &c.tenant_id,
+                &c.client_id,
+                &c.client_secret,
+            ),
+        )),
+        None if ambient => ring.add_source(Arc::new(crate::kms::azure::AzureKvSource::default())),
+        None => {}
+    }
+    #[cfg(not(feature = "azure"))]
+    if cloud.azure.is_some() {
+        notes.push(format!(
+            "entry {AZURE_KV_ENTRY:?}: this build has no Azure Key Vault support"
+        ));
+    }
     if !ambient {
         return;
     }
     #[cfg(feature = "gcp")]
     ring.add_source(Arc::new(crate::kms::gcp::GcpKmsSource::default()));
-    #[cfg(feature = "azure")]
-    ring.add_source(Arc::new(crate::kms::azure::AzureKvSource::default()));
     let _ = notes;
 }
 
@@ -213,6 +282,11 @@ fn add_cloud_sources(
     if cloud.aws.is_some() {
         notes.push(format!(
             "entry {AWS_KMS_ENTRY:?}: this build has no AWS KMS support"
+        ));
+    }
+    if cloud.azure.is_some() {
+        notes.push(format!(
+            "entry {AZURE_KV_ENTRY:?}: this build has no Azure Key Vault support"
         ));
     }
     if vault_token.is_some() {

@@ -41,6 +41,23 @@ pub struct AzureKvSource {
     clients: Mutex<HashMap<String, Arc<KeyClient>>>,
 }
 
+impl AzureKvSource {
+    /// Logs in as this service principal (Flux's `sops.azure-kv` entry) instead of
+    /// using the environment's credentials.
+    pub fn with_client_secret(self, tenant_id: &str, client_id: &str, secret: &str) -> Self {
+        let credential = ClientSecretCredential::new(
+            tenant_id,
+            client_id.to_string(),
+            Secret::new(secret.to_string()),
+            None,
+        )
+        .map(|c| c as Arc<dyn TokenCredential>)
+        .map_err(|e| format!("client secret credential: {e}"));
+        let _ = self.credential.set(credential);
+        self
+    }
+}
+
 impl Default for AzureKvSource {
     fn default() -> Self {
         Self::new(NetSettings::from_env())
