@@ -15,8 +15,8 @@
 //! (Flux's YAML: `aws_access_key_id`, `aws_secret_access_key`, optional
 //! `aws_session_token`) replaces the ambient AWS credentials, and `sops.azure-kv`
 //! (`tenantId`/`clientId`/`clientSecret`, or `az ad sp create-for-rbac` output) the
-//! ambient Azure ones. `sops.gcp-kms` is recognised but not used yet: it is reported in
-//! [`FluxKeys::notes`], and the ring falls back to ambient credentials.
+//! ambient Azure ones, and `sops.gcp-kms` (a service-account key file) the ambient
+//! Google ones.
 //!
 //! Errors and notes name the entry, never its content.
 
@@ -103,9 +103,18 @@ pub fn keyring_from_entries(
             cloud.azure = Some(azure_credentials(text).map_err(entry_error)?);
             used.push(name.clone());
         } else if name == GCP_KMS_ENTRY {
-            notes.push(format!(
-                "entry {name:?}: static cloud credentials are not supported yet; using workload identity"
-            ));
+            let text =
+                std::str::from_utf8(bytes).map_err(|_| FluxKeyError::NotText(name.clone()))?;
+            let fields = entry_fields(GCP_KMS_ENTRY, text).map_err(entry_error)?;
+            if !(fields.contains_key("client_email") && fields.contains_key("private_key")) {
+                return Err(entry_error(KeyError::InvalidKey {
+                    kind: "GCP credentials",
+                    input: GCP_KMS_ENTRY.into(),
+                    reason: "needs a service-account key (client_email, private_key)".into(),
+                }));
+            }
+            cloud.gcp = Some(Zeroizing::new(text.to_string()));
+            used.push(name.clone());
         }
     }
     ring.add_source(Arc::new(age));
@@ -119,6 +128,9 @@ pub fn keyring_from_entries(
 struct StaticCloud {
     aws: Option<AwsCredentials>,
     azure: Option<AzureCredentials>,
+    /// A service-account key file (JSON), checked for its two essential fields.
+    #[cfg_attr(not(feature = "gcp"), allow(dead_code))]
+    gcp: Option<Zeroizing<String>>,
 }
 
 /// Flux's `sops.aws-kms` entry.
@@ -263,11 +275,23 @@ fn add_cloud_sources(
             "entry {AZURE_KV_ENTRY:?}: this build has no Azure Key Vault support"
         ));
     }
+    #[cfg(feature = "gcp")]
+    match cloud.gcp {
+        Some(key) => ring.add_source(Arc::new(
+            crate::kms::gcp::GcpKmsSource::default().with_service_account_key(key),
+        )),
+        None if ambient => ring.add_source(Arc::new(crate::kms::gcp::GcpKmsSource::default())),
+        None => {}
+    }
+    #[cfg(not(feature = "gcp"))]
+    if cloud.gcp.is_some() {
+        notes.push(format!(
+            "entry {GCP_KMS_ENTRY:?}: this build has no Cloud KMS support"
+        ));
+    }
     if !ambient {
         return;
     }
-    #[cfg(feature = "gcp")]
-    ring.add_source(Arc::new(crate::kms::gcp::GcpKmsSource::default()));
     let _ = notes;
 }
 
@@ -287,6 +311,11 @@ fn add_cloud_sources(
     if cloud.azure.is_some() {
         notes.push(format!(
             "entry {AZURE_KV_ENTRY:?}: this build has no Azure Key Vault support"
+        ));
+    }
+    if cloud.gcp.is_some() {
+        notes.push(format!(
+            "entry {GCP_KMS_ENTRY:?}: this build has no Cloud KMS support"
         ));
     }
     if vault_token.is_some() {
@@ -328,15 +357,12 @@ mod tests {
             &entries(&[
                 ("identity.agekey", identity.as_bytes()),
                 ("README", b"not a key"),
-                ("sops.gcp-kms", b"{\"type\": \"service_account\"}"),
             ]),
             false,
         )
         .unwrap();
         assert_eq!(keys.used, vec!["identity.agekey".to_string()]);
-        assert_eq!(keys.notes.len(), 1);
-        assert!(keys.notes[0].contains("sops.gcp-kms"));
-        assert!(!keys.notes[0].contains("service_account"));
+        assert!(keys.notes.is_empty(), "{:?}", keys.notes);
         assert_eq!(
             keys.ring.unwrap(&metadata).unwrap().as_bytes(),
             key.as_bytes()

@@ -31,6 +31,9 @@ pub const METADATA_TOKEN: &str = "ya29.fake-metadata-token";
 struct State {
     keys: BTreeMap<String, [u8; 32]>,
     tokens: BTreeSet<String>,
+    /// Service accounts whose self-signed JWTs are accepted: email -> RSA public key
+    /// (PKCS#1 DER), as Google verifies a service-account key's signature.
+    service_accounts: BTreeMap<String, Vec<u8>>,
     /// Resource ids whose use is denied (a revoked IAM binding).
     denied: BTreeSet<String>,
 }
@@ -86,6 +89,40 @@ impl FakeGcpKms {
         self.state.lock().unwrap().tokens.insert(token.into());
     }
 
+    /// A new service-account key for `email`, as the JSON file Google issues
+    /// (`type: service_account`); bearer JWTs it signs are accepted from now on.
+    pub fn service_account_key(&self, email: &str) -> String {
+        use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+        use aws_lc_rs::signature::KeyPair as _;
+        let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let pkcs8: Pkcs8V1Der = key.as_der().unwrap();
+        let body = B64.encode(pkcs8.as_ref());
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        );
+        self.state
+            .lock()
+            .unwrap()
+            .service_accounts
+            .insert(email.into(), key.public_key().as_ref().to_vec());
+        json!({
+            "type": "service_account",
+            "project_id": "hush-test",
+            "private_key_id": "0123456789abcdef",
+            "private_key": pem,
+            "client_email": email,
+            "client_id": "1234567890",
+            "token_uri": format!("{}/token", self.url()),
+        })
+        .to_string()
+    }
+
     /// Denies (or re-allows) use of a key: IAM revoked.
     pub fn deny(&self, resource_id: &str, denied: bool) {
         let mut s = self.state.lock().unwrap();
@@ -103,6 +140,38 @@ impl FakeGcpKms {
             self.controls().calls("decrypt"),
         )
     }
+}
+
+/// A self-signed service-account JWT (RS256) whose `iss` is a known service account
+/// and whose signature verifies with that account's key.
+fn signed_by_service_account(s: &State, token: &str) -> bool {
+    let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let claims: Option<Value> = b64url
+        .decode(payload)
+        .ok()
+        .and_then(|p| serde_json::from_slice(&p).ok());
+    let Some(key) = claims
+        .as_ref()
+        .and_then(|c| c["iss"].as_str())
+        .and_then(|iss| s.service_accounts.get(iss))
+    else {
+        return false;
+    };
+    let Ok(signature) = b64url.decode(signature) else {
+        return false;
+    };
+    aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        key,
+    )
+    .verify(format!("{header}.{payload}").as_bytes(), &signature)
+    .is_ok()
 }
 
 fn error(code: u16, status: &str, message: &str) -> FakeResponse {
@@ -130,7 +199,7 @@ fn handle(req: &FakeRequest, state: &Mutex<State>, controls: &FakeControls) -> F
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !s.tokens.contains(token) {
+    if !s.tokens.contains(token) && !signed_by_service_account(&s, token) {
         return error(
             401,
             "UNAUTHENTICATED",
