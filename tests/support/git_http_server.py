@@ -2,7 +2,9 @@
 HTTP server that demands Basic auth with one username and token, as a Git host does
 for https with a personal access token (TLS aside).
 
-    python3 git_http_server.py PORT PROJECT_ROOT USERNAME TOKEN
+    python3 git_http_server.py PORT PROJECT_ROOT USERNAME TOKEN [CERT_PEM KEY_PEM]
+
+With a certificate and key it serves https.
 
 Prints "ready" once listening. Requests without the right credentials get 401 and a
 WWW-Authenticate challenge, so the client's credential callback is exercised.
@@ -10,6 +12,7 @@ WWW-Authenticate challenge, so the client's credential callback is exercised.
 import base64
 import http.server
 import os
+import ssl
 import subprocess
 import sys
 
@@ -71,5 +74,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+if len(sys.argv) > 6:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[5], sys.argv[6])
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
 print("ready", flush=True)
 server.serve_forever()
