@@ -489,4 +489,30 @@ async fn standin_secret_repository_over_git_daemon() {
         password_is(&s.client, "a", "over-git").await.is_some(),
         "a Secret from a path gone missing is kept"
     );
+
+    // After a controller restart (nothing in memory) it is still kept: status says where
+    // it came from.
+    let mut s = s;
+    s.controller.abort();
+    let settings = s.ctx.settings.clone();
+    s.ctx = Arc::new(Context::new(s.client.clone(), Notifier::none(), settings));
+    s.controller = tokio::spawn(gitrepo::run(s.ctx.clone()));
+    let fresh = s.ctx.clone();
+    eventually("a pass after the restart", WAIT, || {
+        let fresh = fresh.clone();
+        async move { (fresh.counters.ref_lookups.get() >= 1).then_some(()) }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        password_is(&s.client, "a", "over-git").await.is_some(),
+        "kept after a restart"
+    );
+    let status = repo_status(&s.client, "daemon").await.unwrap();
+    assert!(
+        status.inventory.iter().any(|e| e.name == "a"),
+        "{:?}",
+        status.inventory
+    );
+    assert_eq!(s.ctx.counters.prunes.get(), 0);
 }

@@ -480,7 +480,7 @@ async fn sync(
     ctx.counters.drift_reverted.inc_by(drift_reverted as u64);
 
     // 6. Prune what left Git (only objects in the old inventory that we still own).
-    let inventory: BTreeSet<InventoryEntry> = new_files
+    let mut inventory: BTreeSet<InventoryEntry> = new_files
         .iter()
         .flat_map(|(path, memo)| {
             memo.outputs.iter().map(|o| InventoryEntry {
@@ -490,6 +490,15 @@ async fn sync(
             })
         })
         .collect();
+    // After a restart the memory above is empty: what status says came from a missing
+    // path is kept (and stays in the inventory) all the same.
+    inventory.extend(
+        status
+            .inventory
+            .iter()
+            .filter(|e| under_missing(&e.file))
+            .cloned(),
+    );
     let keep: BTreeSet<(String, String)> = inventory
         .iter()
         .map(|e| (e.kind.clone(), e.name.clone()))
