@@ -191,3 +191,20 @@ fn online_reseal_posts_each_sealed_secret_to_v1_rotate() {
     // Still YAML, as it was.
     assert!(std::fs::read_to_string(&sealed).unwrap().starts_with("---"));
 }
+
+#[test]
+fn reseal_with_nothing_to_reseal_needs_no_cluster() {
+    let sb = Sandbox::new();
+    sb.write("tree/app.yaml", "kind: ConfigMap\nmetadata:\n  name: app\n");
+    let mut cmd = hush(&sb);
+    // No kubeconfig anywhere: the default (service proxy) mode is never reached.
+    cmd.args(["reseal", "--all", "tree"])
+        .env("KUBECONFIG", sb.path("no-kubeconfig"));
+    let out = run(cmd);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no SealedSecret under tree"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -75,13 +75,21 @@ enum Resealer {
 }
 
 pub fn run(args: ResealArgs) -> CliResult<()> {
-    let resealer = resealer(&args)?;
     let files: Vec<PathBuf> = tree_walk::find(&args.path)
         .map_err(|e| generic(format!("{}: {e}", args.path.display())))?
         .into_iter()
         .filter(|(_, k)| *k == FileKind::SealedSecret)
         .map(|(p, _)| p)
         .collect();
+    if files.is_empty() {
+        // Nothing to reseal: no reason to need a controller, a cluster or keys.
+        eprintln!(
+            "hush: reseal --all: no SealedSecret under {}",
+            args.path.display()
+        );
+        return Ok(());
+    }
+    let resealer = resealer(&args)?;
     let progress = Progress::new("resealing", files.len(), true);
     let results = tree_walk::parallel_map(&files, args.jobs, |path| {
         let r = reseal_file(&resealer, path, args.dry_run);
