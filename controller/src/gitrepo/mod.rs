@@ -21,10 +21,7 @@ use std::{
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    runtime::{
-        controller::Action, predicates, reflector, reflector::ObjectRef, watcher, Controller,
-        Predicate, WatchStreamExt,
-    },
+    runtime::{controller::Action, reflector::ObjectRef, watcher},
     Api, Client, ResourceExt,
 };
 
@@ -144,19 +141,7 @@ pub async fn run(ctx: Arc<Context>) {
     let repos: Api<SecretRepository> = Api::all(ctx.client.clone());
     let secrets: Api<Secret> = Api::all(ctx.client.clone());
     let sealed: Api<SealedSecret> = Api::all(ctx.client.clone());
-    // Only spec (generation) and annotation changes count, not our own status writes:
-    // every reconcile patches status, and reacting to that would be a hot loop.
-    let (reader, writer) = reflector::store();
-    let repo_events = watcher(repos, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(
-            predicates::generation::<SecretRepository>
-                .combine(predicates::annotations::<SecretRepository>),
-            Default::default(),
-        );
-    Controller::for_stream(repo_events, reader)
+    crate::kube_util::spec_change_controller(repos)
         .watches(secrets, watcher::Config::default(), to_repository)
         .watches(sealed, watcher::Config::default(), to_repository)
         .with_config(

@@ -26,6 +26,32 @@ where
     api.patch(name, &apply_params(), &Patch::Apply(obj)).await
 }
 
+/// A controller for all of `api`'s objects that wakes on spec (generation) and
+/// annotation changes only: a reconcile writes status, and waking on that write would
+/// retry failures before their backoff and loop on success.
+pub fn spec_change_controller<K>(api: kube::Api<K>) -> kube::runtime::Controller<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    use kube::runtime::{predicates, reflector, watcher, Predicate, WatchStreamExt};
+    let (reader, writer) = reflector::store();
+    let events = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation.combine(predicates::annotations),
+            Default::default(),
+        );
+    kube::runtime::Controller::for_stream(events, reader)
+}
+
 /// RFC 3339 text of a time, seconds precision (what Kubernetes uses).
 pub fn rfc3339(ts: jiff::Timestamp) -> String {
     ts.round(jiff::Unit::Second)

@@ -15,9 +15,7 @@ use std::{sync::Arc, time::Duration};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    runtime::{
-        controller::Action, predicates, reflector, watcher, Controller, Predicate, WatchStreamExt,
-    },
+    runtime::{controller::Action, watcher},
     Api, Client,
 };
 
@@ -87,18 +85,7 @@ fn error_policy(ss: Arc<SealedSecret>, err: &Error, ctx: Arc<Context>) -> Action
 pub async fn run(ctx: Arc<Context>) {
     let sealed: Api<SealedSecret> = Api::all(ctx.client.clone());
     let secrets: Api<Secret> = Api::all(ctx.client.clone());
-    // Only spec (generation) and annotation changes of a SealedSecret count: its own
-    // status writes (a failure's Synced=False) must not wake it again before its backoff.
-    let (reader, writer) = reflector::store();
-    let events = watcher(sealed, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(
-            predicates::generation::<SealedSecret>.combine(predicates::annotations::<SealedSecret>),
-            Default::default(),
-        );
-    Controller::for_stream(events, reader)
+    crate::kube_util::spec_change_controller(sealed)
         .owns(secrets, watcher::Config::default())
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency),

@@ -16,9 +16,7 @@ use std::{sync::Arc, time::Duration};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    runtime::{
-        controller::Action, predicates, reflector, watcher, Controller, Predicate, WatchStreamExt,
-    },
+    runtime::{controller::Action, watcher},
     Api, Client,
 };
 
@@ -91,18 +89,7 @@ fn error_policy(obj: Arc<SopsSecret>, err: &Error, ctx: Arc<Context>) -> Action 
 pub async fn run(ctx: Arc<Context>) {
     let objects: Api<SopsSecret> = Api::all(ctx.client.clone());
     let secrets: Api<Secret> = Api::all(ctx.client.clone());
-    // Only spec (generation) and annotation changes of a SopsSecret count: its own
-    // status writes must not wake it again. Changes to the Secrets it owns do.
-    let (reader, writer) = reflector::store();
-    let events = watcher(objects, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(
-            predicates::generation::<SopsSecret>.combine(predicates::annotations::<SopsSecret>),
-            Default::default(),
-        );
-    Controller::for_stream(events, reader)
+    crate::kube_util::spec_change_controller(objects)
         .owns(secrets, watcher::Config::default())
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.settings.concurrency),
