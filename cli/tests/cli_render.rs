@@ -109,13 +109,26 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn kubectl_kustomize_runs_the_example_exec_function() {
-    let kubectl = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
+fn kubectl() -> Option<PathBuf> {
+    ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
         .into_iter()
         .map(PathBuf::from)
-        .find(|p| p.exists());
-    let Some(kubectl) = kubectl else {
+        .find(|p| p.exists())
+}
+
+/// PATH with the `hush` under test first: the examples' wrappers run `hush` from PATH.
+fn path_with_hush() -> String {
+    let bin_dir = Path::new(HUSH).parent().unwrap();
+    format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn kubectl_kustomize_runs_the_example_exec_function() {
+    let Some(kubectl) = kubectl() else {
         eprintln!("skipped: kubectl is not installed (needed for kubectl kustomize)");
         return;
     };
@@ -133,13 +146,7 @@ fn kubectl_kustomize_runs_the_example_exec_function() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/kustomize");
     let dir = sb.path("kustomize");
     copy_dir(&example, &dir);
-    // The example's wrapper runs `hush` from PATH.
-    let bin_dir = Path::new(HUSH).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_hush();
     let out = sb
         .command(&kubectl)
         .args(["kustomize", "--enable-alpha-plugins", "--enable-exec"])
@@ -165,11 +172,7 @@ fn kubectl_kustomize_runs_the_example_exec_function() {
 /// only `--enable-alpha-plugins`: real kubectl, real plugin lookup, hush from PATH.
 #[test]
 fn kubectl_kustomize_runs_the_example_legacy_exec_plugin() {
-    let kubectl = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists());
-    let Some(kubectl) = kubectl else {
+    let Some(kubectl) = kubectl() else {
         eprintln!("skipped: kubectl is not installed (needed for kubectl kustomize)");
         return;
     };
@@ -177,12 +180,7 @@ fn kubectl_kustomize_runs_the_example_legacy_exec_plugin() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/kustomize/plugin");
     let dir = sb.path("plugin");
     copy_dir(&example, &dir);
-    let bin_dir = Path::new(HUSH).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_hush();
     let build = |key_file: &Path| {
         sb.command(&kubectl)
             .args(["kustomize", "--enable-alpha-plugins"])

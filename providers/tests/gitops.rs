@@ -4,7 +4,6 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use hush_crypto::document::{self, EmitOptions, Format};
@@ -16,32 +15,9 @@ use hush_providers::gitops::{
     decrypt_secret, discover, Found, GitAuth, GitError, GitRef, Mirror, RepoSpec,
 };
 use hush_providers::{AgeSource, KeyRing};
+use hush_tests::git::git;
 use hush_tests::git_daemon::GitDaemon;
 use zeroize::Zeroizing;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=hush",
-            "-c",
-            "user.email=hush@example.invalid",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 /// An age key pair, a key ring that can open files for it, and an encrypter.
 struct Keys {

@@ -4,29 +4,10 @@
 //! because it sets `SSL_CERT_FILE` for the process.
 #![cfg(feature = "gitops")]
 
-use std::path::Path;
-use std::process::Command;
-
 use hush_providers::gitops::{GitAuth, GitRef, Mirror, RepoSpec};
+use hush_tests::git::git;
 use hush_tests::git_http::GitHttp;
 use zeroize::Zeroizing;
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=hush",
-            "-c",
-            "user.email=hush@example.invalid",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-}
 
 #[test]
 fn https_with_a_token_fetches_and_a_wrong_token_is_refused() {

@@ -3,6 +3,7 @@
 
 pub mod fake_azure_kv;
 pub mod fake_gcp_kms;
+pub mod git;
 pub mod git_daemon;
 pub mod git_http;
 pub mod sshd;
