@@ -214,7 +214,9 @@ pub fn encrypt_mac(mac: &str, key: &DataKey, lastmodified: &str) -> String {
 
 /// Decrypts the stored MAC.
 pub fn decrypt_mac(enc: &str, key: &DataKey, lastmodified: &str) -> Result<String, CipherError> {
-    let (plain, _) = ValueCipher::new(key).decrypt_bytes(enc, lastmodified)?;
+    let plain = ValueCipher::new(key)
+        .decrypt_bytes(enc, lastmodified)?
+        .plaintext;
     String::from_utf8(plain.to_vec()).map_err(|_| CipherError::BadType("str".into()))
 }
 
@@ -242,16 +244,8 @@ impl Mac {
         if matches!(*value, Value::Comment(_)) || (self.only_encrypted && !selected) {
             return;
         }
-        // The bytes `plaintext_of` gives, without copying the text ones.
-        match &*value {
-            Value::Str(s) | Value::Time(s) => self.hash.update(s.as_bytes()),
-            Value::Bytes(b) => self.hash.update(b),
-            Value::Comment(c) => self.hash.update(c.text.as_bytes()),
-            other => {
-                if let Some((_, bytes)) = plaintext_of(other) {
-                    self.hash.update(&bytes);
-                }
-            }
+        if let Some((_, bytes)) = plaintext_of(&value) {
+            self.hash.update(&*bytes);
         }
     }
 
