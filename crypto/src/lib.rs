@@ -12,6 +12,7 @@ pub mod keys;
 pub mod keyspec;
 pub mod metadata;
 pub mod nested;
+mod parallel;
 pub mod path;
 pub mod rules;
 pub mod scalar;
