@@ -183,7 +183,18 @@ fn open_with(
     args: &DecryptArgsCommon,
     stash: Stash,
 ) -> CliResult<Opened> {
-    let (mut docs, metadata) = load_encrypted(spec, bytes)?;
+    let (docs, metadata) = load_encrypted(spec, bytes)?;
+    open_loaded(spec, docs, metadata, args, stash)
+}
+
+/// [`open_with`] for a file already loaded with [`load_encrypted`].
+pub fn open_loaded(
+    spec: &FileSpec,
+    mut docs: Vec<Map>,
+    metadata: Metadata,
+    args: &DecryptArgsCommon,
+    stash: Stash,
+) -> CliResult<Opened> {
     let ring = decryption_ring(args)?;
     let key = data_key(spec, &metadata, &ring)?;
     let outcome = decrypt_docs_with(spec, &mut docs, &metadata, &key, args.ignore_mac, stash)?;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use hush_crypto::document::{self, Format};
+use hush_crypto::engine::Stash;
 use hush_crypto::stores::json;
 use hush_crypto::{nested, path, Map, Value};
 
@@ -31,10 +32,16 @@ pub struct DecryptArgs {
 pub fn run(args: DecryptArgs) -> CliResult<()> {
     let spec = FileSpec::new(&args.file, &args.formats);
     let bytes = ops::read(&spec)?;
-    let docs = if is_sealed_sops_secret(&spec, &bytes) {
-        open_sops_secrets(&spec, &bytes, &args.decryption)?
-    } else {
-        ops::open_read_only(&spec, &bytes, &args.decryption)?.docs
+    // One parse for the common case; only a file without top-level metadata is
+    // looked at again as SopsSecrets.
+    let docs = match document::load_encrypted(spec.input, &bytes) {
+        Ok((docs, metadata)) => {
+            ops::open_loaded(&spec, docs, metadata, &args.decryption, Stash::Skip)?.docs
+        }
+        Err(_) if is_sealed_sops_secret(&spec, &bytes) => {
+            open_sops_secrets(&spec, &bytes, &args.decryption)?
+        }
+        Err(_) => ops::open_read_only(&spec, &bytes, &args.decryption)?.docs,
     };
     let config = crate::config::load_for(&spec.name, args.config.config.as_deref()).unwrap_or(None);
     let opts = ops::emit_options(&args.formats, config.as_ref());
