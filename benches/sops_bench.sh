@@ -11,17 +11,9 @@ cargo build --release -q -p hush-cli --no-default-features
 cargo build --release -q -p hush-crypto --example yaml_floor
 hush="$here/target/release/hush"
 floor="$here/target/release/examples/yaml_floor"
-rops="$(command -v rops || echo "$HOME/.cargo/bin/rops")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-
-"$hush" keygen -o "$work/key.txt" 2> "$work/pub"
-recipient="$(sed -n 's/^Public key: //p' "$work/pub")"
-export SOPS_AGE_KEY_FILE="$work/key.txt"
-# rops reads age identities from ROPS_AGE (the secret key text); it insists on
-# stdin input when stdin is not a terminal, so it is fed through redirection.
-ROPS_AGE="$(grep '^AGE-SECRET-KEY' "$work/key.txt")"
-export ROPS_AGE
+. "$here/benches/lib/age_peer.sh"
 
 runs="${RUNS:-5}"
 printf '| leaf values | hush enc+dec (s) | rops enc+dec (s) | floor parse+emit ×2 (s) | hush vs rops | hush vs floor | CPU hush / rops / floor (s) |\n'

@@ -26,17 +26,12 @@ if [ -z "${SKIP_LINK_VARIANTS:-}" ]; then
   build static "-C target-feature=+crt-static -C relocation-model=static"
 fi
 floor="$here/target/release/examples/yaml_floor"
-rops="$(command -v rops || echo "$HOME/.cargo/bin/rops")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-
-"$out/hush-pie" keygen -o "$work/key.txt" 2> "$work/pub"
-recipient="$(sed -n 's/^Public key: //p' "$work/pub")"
-export SOPS_AGE_KEY_FILE="$work/key.txt"
-ROPS_AGE="$(grep '^AGE-SECRET-KEY' "$work/key.txt")"
-export ROPS_AGE
+hush="$out/hush-pie"
+. "$here/benches/lib/age_peer.sh"
 python3 "$here/benches/gen_yaml.py" 1000 > "$work/in.yaml"
-"$out/hush-pie" encrypt --age "$recipient" "$work/in.yaml" > "$work/enc.yaml"
+"$hush" encrypt --age "$recipient" "$work/in.yaml" > "$work/enc.yaml"
 # One value: what a pair costs before there is any work.
 echo 'key: value' > "$work/one.yaml"
 runs="${RUNS:-40}"
