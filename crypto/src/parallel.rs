@@ -48,7 +48,11 @@ where
 
 /// How many threads `items` items deserve: one per `min_per_thread`, at most one per core.
 fn thread_count(items: usize, min_per_thread: usize) -> usize {
-    (items / min_per_thread.max(1)).clamp(1, cores())
+    match items / min_per_thread.max(1) {
+        // Small inputs never ask for the core count (it reads cgroup files).
+        0 | 1 => 1,
+        wanted => wanted.min(cores()),
+    }
 }
 
 /// Cores available to this process, looked up once (it reads cgroup files).
