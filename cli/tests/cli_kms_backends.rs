@@ -417,8 +417,9 @@ fn azure_kv_round_trip_metadata_rotate_and_failures() {
     ok_stdout(&run(cmd));
     assert_eq!(decrypt(&sb, &env, &path), PLAIN);
 
-    // updatekeys adds the key of .sops.yaml (latest version: empty `version`) and drops the old one
-    vault.create_key("next");
+    // updatekeys adds the key of .sops.yaml (no version: the latest, which the
+    // metadata records, as sops does) and drops the old one
+    let next_version = vault.create_key("next");
     sb.write(
         ".sops.yaml",
         format!(
@@ -435,6 +436,10 @@ fn azure_kv_round_trip_metadata_rotate_and_failures() {
         text.contains("name: next") && !text.contains("name: sops"),
         "{text}"
     );
+    assert_eq!(value_of(&text, "version"), next_version);
+    assert_eq!(decrypt(&sb, &env, &path), PLAIN);
+    // The key is rotated in the vault: the file opens with the version it recorded.
+    vault.create_key("next");
     assert_eq!(decrypt(&sb, &env, &path), PLAIN);
 
     // a wrong client secret: no token, a readable error, nothing secret printed

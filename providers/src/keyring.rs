@@ -105,6 +105,9 @@ impl KeyRing {
                 let source = self
                     .source(key.kind.key_type())
                     .map_err(KeyRingError::Wrap)?;
+                if let Some(resolved) = source.resolve(&key.kind).map_err(KeyRingError::Wrap)? {
+                    key.kind = resolved;
+                }
                 key.enc = source.wrap(&key.kind, share).map_err(KeyRingError::Wrap)?;
                 key.created_at = Some(now.to_string());
                 self.remember(key, share.clone());

@@ -40,6 +40,14 @@ pub trait KeySource: Send + Sync {
     /// returning the `enc` string to store in metadata.
     fn wrap(&self, key: &KeyKind, data_key: &[u8]) -> Result<String, KeyError>;
 
+    /// The key as it is to be recorded before wrapping, when part of it is only
+    /// known to the service: an Azure Key Vault key without a version becomes its
+    /// latest version, as sops ≥ 3.11 records it, so that a file keeps opening after
+    /// the key is rotated. `None` when the key is recorded as given.
+    fn resolve(&self, _key: &KeyKind) -> Result<Option<KeyKind>, KeyError> {
+        Ok(None)
+    }
+
     /// Unwraps `key.enc`. Returns [`KeyError::NoIdentity`] when this machine
     /// holds no identity for the key, so callers can try the next one.
     fn unwrap(&self, key: &MasterKey) -> Result<Zeroizing<Vec<u8>>, KeyError>;

@@ -3,14 +3,14 @@
 //! logging in with a client secret through `AZURE_AUTHORITY_HOST`.
 #![cfg(feature = "azure")]
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use hush_crypto::{KeyKind, MasterKey};
+use hush_crypto::{DataKey, KeyKind, MasterKey};
 use hush_providers::kms::azure::AzureKvSource;
 use hush_providers::kms::net::NetSettings;
-use hush_providers::{KeyError, KeySource};
+use hush_providers::{KeyError, KeyRing, KeySource};
 use hush_tests::fake_azure_kv::FakeAzureKv;
 
 /// The vault every test uses (its authority and certificate are process-wide settings).
@@ -86,6 +86,44 @@ fn an_empty_version_means_the_latest() {
         &[4u8; 32]
     );
     assert!(v.controls().calls("getkey") >= 2);
+}
+
+#[test]
+fn a_key_without_version_is_recorded_with_the_latest_and_outlives_rotation() {
+    let v = vault();
+    let first = v.create_key("rotating");
+    let mut ring = KeyRing::new();
+    ring.add_source(Arc::new(source(Duration::from_secs(15))));
+    let mut groups = vec![vec![master(azure(&v.url(), "rotating", ""), String::new())]];
+    let data_key = DataKey::generate();
+    ring.wrap(&mut groups, None, &data_key, "2026-01-01T00:00:00Z")
+        .unwrap();
+    assert_eq!(
+        groups[0][0].kind,
+        azure(&v.url(), "rotating", &first),
+        "the metadata records the version that wrapped the key"
+    );
+
+    // The key is rotated: the file still opens, with the version it recorded.
+    let second = v.create_key("rotating");
+    assert_ne!(first, second);
+    let src = source(Duration::from_secs(15));
+    assert_eq!(
+        src.unwrap(&groups[0][0]).unwrap().as_slice(),
+        data_key.as_bytes()
+    );
+    // Without the recorded version, "latest" is now the wrong key.
+    let versionless = master(azure(&v.url(), "rotating", ""), groups[0][0].enc.clone());
+    assert!(src.unwrap(&versionless).is_err());
+
+    // A key given with its version is recorded as given.
+    let mut groups = vec![vec![master(
+        azure(&v.url(), "rotating", &first),
+        String::new(),
+    )]];
+    ring.wrap(&mut groups, None, &data_key, "2026-01-01T00:00:00Z")
+        .unwrap();
+    assert_eq!(groups[0][0].kind, azure(&v.url(), "rotating", &first));
 }
 
 #[test]

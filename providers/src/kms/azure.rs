@@ -1,7 +1,8 @@
 //! Azure Key Vault (`azure_kv:` entries): `wrapKey`/`unwrapKey` with
 //! RSA-OAEP-256 on `{vault_url}/keys/{name}/{version}`; `enc` is the result in
 //! base64url **without padding**, as sops writes it. An empty `version` means
-//! the key's latest version, looked up with `GetKey` (as sops ≥ 3.11 does).
+//! the key's latest version, looked up with `GetKey`; when wrapping, that version
+//! is what the metadata records (as sops ≥ 3.11 does).
 //!
 //! Credentials follow azure_identity's sources in the order of sops'
 //! `DefaultAzureCredential`: a client secret from the environment
@@ -307,6 +308,22 @@ impl KeySource for AzureKvSource {
         });
         let wrapped = result.map_err(|e| wrap_error(kind, key.vault_url, e))?;
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wrapped))
+    }
+
+    fn resolve(&self, kind: &KeyKind) -> Result<Option<KeyKind>, KeyError> {
+        let key = parse(kind)?;
+        if !key.version.is_empty() {
+            return Ok(None);
+        }
+        let version = self
+            .client(key.vault_url)
+            .and_then(|client| net::block_on(self.version(&client, &key)))
+            .map_err(|e| wrap_error(kind, key.vault_url, e))?;
+        Ok(Some(KeyKind::AzureKv {
+            vault_url: key.vault_url.to_string(),
+            name: key.name.to_string(),
+            version,
+        }))
     }
 
     fn unwrap(&self, master: &MasterKey) -> Result<Zeroizing<Vec<u8>>, KeyError> {
