@@ -69,7 +69,7 @@ pub struct DecryptOutcome {
 /// Encrypts every selected value of `branches` in place; returns the MAC (upper-case hex).
 ///
 /// The walk collects the leaves in document order (paths, AADs, selection), the MAC
-/// is fed in that order, and the AES-GCM work runs on all cores.
+/// is fed in that order, and the AES-GCM work of a large file runs on all cores.
 pub fn encrypt_branches(
     branches: &mut [Map],
     key: &DataKey,
