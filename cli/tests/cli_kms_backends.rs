@@ -438,8 +438,23 @@ fn azure_kv_round_trip_metadata_rotate_and_failures() {
     );
     assert_eq!(value_of(&text, "version"), next_version);
     assert_eq!(decrypt(&sb, &env, &path), PLAIN);
-    // The key is rotated in the vault: the file opens with the version it recorded.
-    vault.create_key("next");
+    // Run again: the recorded version is the latest, so nothing changes.
+    let mut cmd = hush_with(&sb, &env);
+    cmd.args(["updatekeys", "--yes"]).arg(&path);
+    let out = run(cmd);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already match"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    // The key is rotated in the vault: the file still opens with the version it
+    // recorded, and updatekeys moves it to the new latest version (as sops does).
+    let newest = vault.create_key("next");
+    assert_eq!(decrypt(&sb, &env, &path), PLAIN);
+    let mut cmd = hush_with(&sb, &env);
+    cmd.args(["updatekeys", "--yes"]).arg(&path);
+    let out = run(cmd);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(value_of(&text, "version"), newest);
     assert_eq!(decrypt(&sb, &env, &path), PLAIN);
 
     // a wrong client secret: no token, a readable error, nothing secret printed

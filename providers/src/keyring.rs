@@ -116,6 +116,31 @@ impl KeyRing {
         Ok(())
     }
 
+    /// `groups` as a wrap would record them: each key through its source's
+    /// [`KeySource::resolve`] (an Azure key without a version becomes its latest),
+    /// so that a plan compares like with like. Keys this build has no source for
+    /// are kept as given.
+    pub fn resolve_groups(
+        &self,
+        groups: &[Vec<KeyKind>],
+    ) -> Result<Vec<Vec<KeyKind>>, KeyRingError> {
+        groups
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|kind| match self.source(kind.key_type()) {
+                        Ok(source) => Ok(source
+                            .resolve(kind)
+                            .map_err(KeyRingError::Wrap)?
+                            .unwrap_or_else(|| kind.clone())),
+                        Err(_) => Ok(kind.clone()),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Recovers the data key of a file from its metadata.
     pub fn unwrap(&self, metadata: &Metadata) -> Result<DataKey, KeyRingError> {
         let groups = &metadata.key_groups;

@@ -96,7 +96,12 @@ fn update_one(args: &UpdatekeysArgs, file: &std::path::Path) -> CliResult<()> {
             "no creation rule in .sops.yaml matches this file",
         )
     })?;
-    let wanted = rule.key_groups.clone();
+    // Keys as a wrap would record them (an Azure key without a version is its
+    // latest), so that a file already keyed that way has nothing to change.
+    let ring = ops::decryption_ring(&args.decryption)?;
+    let wanted = ring
+        .resolve_groups(&rule.key_groups)
+        .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
     let current: Vec<Vec<KeyKind>> = metadata
         .key_groups
         .iter()
@@ -121,7 +126,6 @@ fn update_one(args: &UpdatekeysArgs, file: &std::path::Path) -> CliResult<()> {
         eprintln!("hush: {}: not changed", spec.display());
         return Ok(());
     }
-    let ring = ops::decryption_ring(&args.decryption)?;
     let key = ops::data_key(&spec, &metadata, &ring)?;
     let mut groups = keys::groups_of(wanted);
     let threshold = rule.shamir_threshold;

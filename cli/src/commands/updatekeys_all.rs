@@ -33,7 +33,10 @@ pub fn run(args: &UpdatekeysArgs) -> CliResult<()> {
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
     let files: Vec<PathBuf> = tree_walk::find_kind(&root, FileKind::Sops)?;
-    let prepared = tree_walk::parallel_map(&files, args.jobs, |p| prepare(args, p));
+    // One ring for every worker: identities are read once, unwrapped data keys
+    // and resolved key versions are cached.
+    let ring = ops::decryption_ring(&args.decryption)?;
+    let prepared = tree_walk::parallel_map(&files, args.jobs, |p| prepare(args, p, &ring));
     let mut failures = 0usize;
     let mut pending = Vec::new();
     for result in prepared {
@@ -59,9 +62,6 @@ pub fn run(args: &UpdatekeysArgs) -> CliResult<()> {
         files.len()
     );
     if !pending.is_empty() && (args.yes || confirm()?) {
-        // One ring for every worker: identities are read once and unwrapped
-        // data keys are cached.
-        let ring = ops::decryption_ring(&args.decryption)?;
         let applied = tree_walk::parallel_map(&pending, args.jobs, |p| apply(p, &ring));
         for (p, r) in pending.iter().zip(applied) {
             match r {
@@ -85,7 +85,11 @@ pub fn run(args: &UpdatekeysArgs) -> CliResult<()> {
 }
 
 /// Loads a file and computes its plan; `None` when its keys already match.
-fn prepare(args: &UpdatekeysArgs, path: &std::path::Path) -> CliResult<Option<Pending>> {
+fn prepare(
+    args: &UpdatekeysArgs,
+    path: &std::path::Path,
+    ring: &KeyRing,
+) -> CliResult<Option<Pending>> {
     let spec = FileSpec::new(path, &args.formats);
     let bytes = ops::read(&spec)?;
     let (docs, metadata) = ops::load_encrypted(&spec, &bytes)?;
@@ -97,6 +101,9 @@ fn prepare(args: &UpdatekeysArgs, path: &std::path::Path) -> CliResult<Option<Pe
             "no creation rule in .sops.yaml matches this file",
         )
     })?;
+    let wanted = ring
+        .resolve_groups(&rule.key_groups)
+        .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
     let current: Vec<Vec<KeyKind>> = metadata
         .key_groups
         .iter()
@@ -104,7 +111,7 @@ fn prepare(args: &UpdatekeysArgs, path: &std::path::Path) -> CliResult<Option<Pe
         .collect();
     let plan = plan(
         &current,
-        &rule.key_groups,
+        &wanted,
         metadata.shamir_threshold,
         rule.shamir_threshold,
     );
@@ -113,7 +120,7 @@ fn prepare(args: &UpdatekeysArgs, path: &std::path::Path) -> CliResult<Option<Pe
     }
     Ok(Some(Pending {
         emit: ops::emit_options(&args.formats, Some(&cfg)),
-        wanted: rule.key_groups.clone(),
+        wanted,
         threshold: rule.shamir_threshold,
         spec,
         docs,

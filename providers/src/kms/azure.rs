@@ -40,6 +40,9 @@ pub struct AzureKvSource {
     settings: NetSettings,
     credential: OnceLock<Result<Arc<dyn TokenCredential>, String>>,
     clients: Mutex<HashMap<String, Arc<KeyClient>>>,
+    /// Latest versions resolved for wrapping, by (vault URL, key name): one
+    /// `GetKey` per key and process, however many files a command re-keys.
+    latest: Mutex<HashMap<(String, String), String>>,
 }
 
 impl AzureKvSource {
@@ -216,6 +219,7 @@ impl AzureKvSource {
             settings,
             credential: OnceLock::new(),
             clients: Mutex::new(HashMap::new()),
+            latest: Mutex::new(HashMap::new()),
         }
     }
 
@@ -315,10 +319,22 @@ impl KeySource for AzureKvSource {
         if !key.version.is_empty() {
             return Ok(None);
         }
-        let version = self
-            .client(key.vault_url)
-            .and_then(|client| net::block_on(self.version(&client, &key)))
-            .map_err(|e| wrap_error(kind, key.vault_url, e))?;
+        let cache_key = (key.vault_url.to_string(), key.name.to_string());
+        let cached = self.latest.lock().expect("lock").get(&cache_key).cloned();
+        let version = match cached {
+            Some(version) => version,
+            None => {
+                let version = self
+                    .client(key.vault_url)
+                    .and_then(|client| net::block_on(self.version(&client, &key)))
+                    .map_err(|e| wrap_error(kind, key.vault_url, e))?;
+                self.latest
+                    .lock()
+                    .expect("lock")
+                    .insert(cache_key, version.clone());
+                version
+            }
+        };
         Ok(Some(KeyKind::AzureKv {
             vault_url: key.vault_url.to_string(),
             name: key.name.to_string(),
