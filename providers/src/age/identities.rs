@@ -58,6 +58,9 @@ impl Locked {
 pub(crate) struct Gathered {
     pub(crate) ready: Vec<BoxedIdentity>,
     pub(crate) locked: Vec<Locked>,
+    /// `AGE-PLUGIN-…` identities: their plugin program only runs for a key wrapped
+    /// to a recipient of the same plugin.
+    pub(crate) plugins: Vec<::age::plugin::Identity>,
     /// Entries we recognised but cannot use in this build (named, never their content).
     pub(crate) warnings: Vec<String>,
 }
@@ -140,10 +143,13 @@ fn parse_identity_lines(source: &str, text: &str, into: &mut Gathered) -> Result
                     index + 1
                 ));
             } else if token.starts_with("AGE-PLUGIN-") {
-                into.warnings.push(format!(
-                    "{source} line {}: age plugin identities are not supported by this build; skipped",
-                    index + 1
-                ));
+                let identity: ::age::plugin::Identity = token.parse().map_err(|_| {
+                    invalid(
+                        source,
+                        format!("line {} is not an age plugin identity", index + 1),
+                    )
+                })?;
+                into.plugins.push(identity);
             } else {
                 // Line numbers only: the token itself may be a secret.
                 let identity: x25519::Identity = token.parse().map_err(|_| {
@@ -184,7 +190,7 @@ pub(crate) fn gather_ssh_key(
 pub(crate) fn unlock(
     locked: &Locked,
     prompt: &PassphrasePrompt,
-) -> Result<Option<Vec<BoxedIdentity>>, String> {
+) -> Result<Option<Gathered>, String> {
     let Some(passphrase) = prompt(locked.name()) else {
         return Ok(None);
     };
@@ -210,13 +216,16 @@ pub(crate) fn unlock(
             let text = std::str::from_utf8(&plain)
                 .map_err(|_| format!("identity file {name}: decrypted content is not text"))?;
             parse_identity_lines(name, text, &mut inner).map_err(|e| e.to_string())?;
-            Ok(Some(inner.ready))
+            Ok(Some(inner))
         }
         Locked::Ssh { name, key } => {
             let key = key
                 .decrypt(secret)
                 .map_err(|_| format!("incorrect passphrase for SSH key {name}"))?;
-            Ok(Some(vec![Box::new(ssh::Identity::from(key))]))
+            Ok(Some(Gathered {
+                ready: vec![Box::new(ssh::Identity::from(key))],
+                ..Gathered::default()
+            }))
         }
     }
 }

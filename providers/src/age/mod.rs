@@ -4,6 +4,7 @@
 mod commands;
 mod env;
 mod identities;
+mod plugins;
 mod recipients;
 
 use std::collections::HashSet;
@@ -25,6 +26,8 @@ pub use recipients::{generate_identity, parse_recipient};
 /// Wraps and unwraps data keys with age.
 pub struct AgeSource {
     ready: Vec<BoxedIdentity>,
+    /// Plugin identities, used only for keys wrapped to their plugin's recipients.
+    plugins: Vec<::age::plugin::Identity>,
     commands: Vec<KeyCommand>,
     prompt: Option<PassphrasePrompt>,
     warnings: Vec<String>,
@@ -36,6 +39,7 @@ pub struct AgeSource {
 struct LazyState {
     locked: Vec<Locked>,
     opened: Vec<BoxedIdentity>,
+    opened_plugins: Vec<::age::plugin::Identity>,
     /// (command index, recipient) pairs that already ran.
     commands_ran: HashSet<(usize, String)>,
 }
@@ -78,6 +82,7 @@ impl AgeSource {
     ) -> Self {
         AgeSource {
             ready: gathered.ready,
+            plugins: gathered.plugins,
             commands,
             prompt,
             warnings: gathered.warnings,
@@ -93,6 +98,7 @@ impl AgeSource {
         let mut gathered = Gathered::default();
         gather_identity_bytes(source, text.as_bytes(), &mut gathered)?;
         self.ready.extend(gathered.ready);
+        self.plugins.extend(gathered.plugins);
         self.warnings.extend(gathered.warnings);
         self.lazy_state().locked.extend(gathered.locked);
         Ok(())
@@ -106,7 +112,8 @@ impl AgeSource {
 
     /// How many identities are usable right now, without passphrases or commands.
     pub fn identity_count(&self) -> usize {
-        self.ready.len() + self.lazy_state().opened.len()
+        let state = self.lazy_state();
+        self.ready.len() + self.plugins.len() + state.opened.len() + state.opened_plugins.len()
     }
 
     fn lazy_state(&self) -> std::sync::MutexGuard<'_, LazyState> {
@@ -183,11 +190,28 @@ impl KeySource for AgeSource {
         };
         let describe = key.kind.describe();
         let mut state = self.lazy_state();
+        let plugin_name = plugins::plugin_of_recipient(recipient);
         let attempt = |state: &LazyState| {
+            // A plugin program runs only for a recipient of its own plugin.
+            let plugin = match plugin_name {
+                Some(name) => {
+                    let known: Vec<_> = self
+                        .plugins
+                        .iter()
+                        .chain(&state.opened_plugins)
+                        .cloned()
+                        .collect();
+                    plugins::identity_for(recipient, name, &known)?
+                }
+                None => None,
+            };
             try_decrypt(
                 &describe,
                 &key.enc,
-                self.ready.iter().chain(state.opened.iter()),
+                self.ready
+                    .iter()
+                    .chain(state.opened.iter())
+                    .chain(plugin.iter()),
             )
         };
         // Cheapest first: loaded identities, then key commands, then passphrases.
@@ -217,6 +241,7 @@ impl AgeSource {
             {
                 let gathered = command.run(recipient)?;
                 state.opened.extend(gathered.ready);
+                state.opened_plugins.extend(gathered.plugins);
                 state.locked.extend(gathered.locked);
                 return Ok(true);
             }
@@ -242,7 +267,8 @@ impl AgeSource {
             match unlock(&state.locked[index], prompt) {
                 Ok(Some(opened)) => {
                     state.locked.remove(index);
-                    state.opened.extend(opened);
+                    state.opened.extend(opened.ready);
+                    state.opened_plugins.extend(opened.plugins);
                     return Ok(true);
                 }
                 // No passphrase given: keep it locked for a later attempt.

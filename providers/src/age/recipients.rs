@@ -7,6 +7,7 @@ use ::age::{ssh, x25519};
 use hush_crypto::KeyKind;
 use zeroize::Zeroizing;
 
+use super::plugins::plugin_of_recipient;
 use crate::KeyError;
 
 pub(crate) type BoxedRecipient = Box<dyn ::age::Recipient + Send>;
@@ -19,9 +20,10 @@ fn invalid(input: &str, reason: impl Into<String>) -> KeyError {
     }
 }
 
-/// Parses a recipient the way sops does: `age1…` (X25519), `ssh-ed25519 …` or
-/// `ssh-rsa …`. Post-quantum (`age1pq1…`) and plugin recipients are recognised but not
-/// supported by the `age` crate this build uses.
+/// Parses a recipient the way sops does: `age1…` (X25519), `age1NAME1…` (served by
+/// the `age-plugin-NAME` program), `ssh-ed25519 …` or `ssh-rsa …`. Post-quantum
+/// (`age1pq1…`) recipients are recognised but not supported by the `age` crate this
+/// build uses.
 pub(crate) fn parse_age_recipient(input: &str) -> Result<BoxedRecipient, KeyError> {
     let recipient = input.trim();
     if recipient.starts_with("age1pq1") {
@@ -30,14 +32,10 @@ pub(crate) fn parse_age_recipient(input: &str) -> Result<BoxedRecipient, KeyErro
             "post-quantum age recipients are not supported by this build",
         ));
     }
-    if let Some(rest) = recipient.strip_prefix("age1") {
-        // Bech32 data never contains '1', so a second one means `age1<plugin>1…`.
-        if rest.contains('1') {
-            return Err(invalid(
-                recipient,
-                "age plugin recipients are not supported by this build",
-            ));
-        }
+    if plugin_of_recipient(recipient).is_some() {
+        return super::plugins::recipient(recipient);
+    }
+    if recipient.starts_with("age1") {
         let parsed: x25519::Recipient = recipient
             .parse()
             .map_err(|e: &str| invalid(recipient, e.to_string()))?;
