@@ -31,7 +31,7 @@ use clap::{Parser, Subcommand};
 #[cfg(feature = "gitops")]
 use commands::{agent as agent_cmd, kustomize_fn, render};
 use commands::{
-    decrypt, edit, encrypt, exec, filestatus, keygen, reseal, rotate, rotation_status, set,
+    decrypt, edit, encrypt, exec, filestatus, groups, keygen, reseal, rotate, rotation_status, set,
     updatekeys,
 };
 
@@ -69,6 +69,8 @@ enum Cmd {
     Rotate(rotate::RotateArgs),
     /// Make a file's master keys match .sops.yaml (values untouched)
     Updatekeys(updatekeys::UpdatekeysArgs),
+    /// Add a key group to a file or delete one (Shamir; values untouched)
+    Groups(groups::GroupsArgs),
     /// Re-encrypt every SealedSecret under a tree to the newest sealing key
     Reseal(reseal::ResealArgs),
     /// Rotation reports: `hush rotation status [PATH] --max-age 90d`
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
             Cmd::Unset(a) => set::run_unset(a),
             Cmd::Rotate(a) => rotate::run(a),
             Cmd::Updatekeys(a) => updatekeys::run(a),
+            Cmd::Groups(a) => groups::run(a),
             Cmd::Reseal(a) => reseal::run(a),
             Cmd::Rotation(a) => rotation_status::run(a),
             Cmd::Filestatus(a) => filestatus::run(a),

@@ -7,6 +7,7 @@ pub mod edit;
 pub mod encrypt;
 pub mod exec;
 pub mod filestatus;
+pub mod groups;
 pub mod keygen;
 #[cfg(feature = "gitops")]
 pub mod kustomize_fn;
