@@ -44,6 +44,27 @@ fn decrypts_with(sb: &Sandbox, path: &Path, keys: &[&Key]) -> bool {
     }
 }
 
+/// A file encrypted to `first`'s recipient only.
+fn encrypted_for(sb: &Sandbox, first: &Key) -> std::path::PathBuf {
+    let path = sb.write("s.yaml", PLAIN);
+    let mut cmd = hush_bare(sb);
+    cmd.args(["encrypt", "-i", "--age", &first.recipient])
+        .arg(&path);
+    ok_stdout(&run(cmd));
+    path
+}
+
+/// `hush groups add -i` of a group holding `added`, opened with `opener`.
+fn add_group(sb: &Sandbox, path: &Path, opener: &[&Key], added: &Key, extra: &[&str]) {
+    let mut cmd = hush_with(sb, opener);
+    cmd.args(["groups", "add", "-i"])
+        .args(extra)
+        .arg("--file")
+        .arg(path)
+        .args(["--age", &added.recipient]);
+    ok_stdout(&run(cmd));
+}
+
 fn mac_of(text: &str) -> String {
     text.lines()
         .map(str::trim)
@@ -60,11 +81,7 @@ fn groups(text: &str) -> usize {
 fn add_and_delete_groups_keep_values_and_mac() {
     let (a, b, c) = (key(), key(), key());
     let sb = Sandbox::new();
-    let path = sb.write("s.yaml", PLAIN);
-    let mut cmd = hush_bare(&sb);
-    cmd.args(["encrypt", "-i", "--age", &a.recipient])
-        .arg(&path);
-    ok_stdout(&run(cmd));
+    let path = encrypted_for(&sb, &a);
     let before = std::fs::read_to_string(&path).unwrap();
 
     // Without -i the result goes to stdout and the file stays as it is.
@@ -77,11 +94,7 @@ fn add_and_delete_groups_keep_values_and_mac() {
     assert!(printed.contains(&b.recipient));
 
     // A second group: by default both are needed.
-    let mut cmd = hush_with(&sb, &[&a]);
-    cmd.args(["groups", "add", "-i", "--file"])
-        .arg(&path)
-        .args(["--age", &b.recipient]);
-    ok_stdout(&run(cmd));
+    add_group(&sb, &path, &[&a], &b, &[]);
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(groups(&text), 2, "{text}");
     assert_eq!(mac_of(&text), mac_of(&before), "the MAC is untouched");
@@ -128,16 +141,8 @@ fn add_and_delete_groups_keep_values_and_mac() {
 fn bad_requests_name_the_file_and_change_nothing() {
     let (a, b) = (key(), key());
     let sb = Sandbox::new();
-    let path = sb.write("s.yaml", PLAIN);
-    let mut cmd = hush_bare(&sb);
-    cmd.args(["encrypt", "-i", "--age", &a.recipient])
-        .arg(&path);
-    ok_stdout(&run(cmd));
-    let mut cmd = hush_with(&sb, &[&a]);
-    cmd.args(["groups", "add", "-i", "--file"])
-        .arg(&path)
-        .args(["--age", &b.recipient]);
-    ok_stdout(&run(cmd));
+    let path = encrypted_for(&sb, &a);
+    add_group(&sb, &path, &[&a], &b, &[]);
     let before = std::fs::read_to_string(&path).unwrap();
 
     let cases: Vec<(Vec<String>, i32, &str)> = vec![

@@ -2,8 +2,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::{have_binary, read_vector, read_vector_text, sops_vector};
 use hush_crypto::{KeyKind, MasterKey};
@@ -346,21 +345,7 @@ fn generated_identity_works_with_source() {
 }
 
 fn run_age(args: &[&str], stdin: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("age")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "age {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    hush_tests::piped("age", args, stdin)
 }
 
 #[test]

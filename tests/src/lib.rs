@@ -132,6 +132,20 @@ pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs `program args` with `stdin` piped in; asserts success (showing stderr)
+/// and returns stdout as bytes.
+pub fn piped(program: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    let out = run_with_stdin(cmd, stdin);
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Asserts success and returns stdout as a string, showing stderr on failure.
 pub fn ok_stdout(out: &Output) -> String {
     assert!(

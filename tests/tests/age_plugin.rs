@@ -3,7 +3,7 @@
 //! which Debian's `age` also speaks to, so both directions are checked against it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use hush_crypto::{DataKey, KeyKind, MasterKey};
@@ -35,6 +35,11 @@ fn setup() -> &'static (String, String) {
     })
 }
 
+/// `key` wrapped by `source` for `recipient`.
+fn wrap(source: &AgeSource, recipient: &str, key: &DataKey) -> Result<String, KeyError> {
+    source.wrap(&age_key(recipient, String::new()).kind, key.as_bytes())
+}
+
 fn age_key(recipient: &str, enc: String) -> MasterKey {
     MasterKey {
         kind: KeyKind::Age {
@@ -51,9 +56,7 @@ fn plugin_recipient_wraps_and_plugin_identity_unwraps() {
     let (identity, recipient) = setup();
     let source = AgeSource::from_identities_text(identity).unwrap();
     let key = DataKey::generate();
-    let enc = source
-        .wrap(&age_key(recipient, String::new()).kind, key.as_bytes())
-        .unwrap();
+    let enc = wrap(&source, recipient, &key).unwrap();
     assert!(
         enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"),
         "{enc}"
@@ -75,22 +78,7 @@ fn plugin_recipient_wraps_and_plugin_identity_unwraps() {
 
 /// `age` (Go) with the plugin on PATH, reading stdin, writing stdout.
 fn age(args: &[&str], input: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut child = Command::new("age")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("age must be installed (apt-get install age)");
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "age {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    hush_tests::piped("age", args, input)
 }
 
 #[test]
@@ -104,9 +92,7 @@ fn debian_age_reads_what_hush_wraps_and_the_reverse() {
     let source = AgeSource::from_identities_text(identity).unwrap();
     let key = DataKey::generate();
 
-    let enc = source
-        .wrap(&age_key(recipient, String::new()).kind, key.as_bytes())
-        .unwrap();
+    let enc = wrap(&source, recipient, &key).unwrap();
     assert_eq!(age(&["-d", "-i", id_arg], enc.as_bytes()), key.as_bytes());
 
     let enc = String::from_utf8(age(&["-a", "-r", recipient], key.as_bytes())).unwrap();
@@ -139,20 +125,13 @@ fn a_plugin_runs_only_for_its_own_recipients() {
     let both = format!("{identity}{}", x25519_identity.as_str());
     let source = AgeSource::from_identities_text(&both).unwrap();
     let key = DataKey::generate();
-    let enc = source
-        .wrap(
-            &age_key(&x25519_recipient, String::new()).kind,
-            key.as_bytes(),
-        )
-        .unwrap();
+    let enc = wrap(&source, &x25519_recipient, &key).unwrap();
     let back = source.unwrap(&age_key(&x25519_recipient, enc)).unwrap();
     assert_eq!(back.as_slice(), key.as_bytes());
     // A key for someone else's X25519 recipient: no identity here opens it, and
     // the plugin is still not asked.
     let (_, stranger) = hush_providers::age::generate_identity();
-    let enc = source
-        .wrap(&age_key(&stranger, String::new()).kind, key.as_bytes())
-        .unwrap();
+    let enc = wrap(&source, &stranger, &key).unwrap();
     let err = source.unwrap(&age_key(&stranger, enc)).unwrap_err();
     assert!(matches!(err, KeyError::NoIdentity { .. }), "{err}");
     assert!(!marker.exists(), "the plugin ran for an X25519 key");
@@ -164,14 +143,10 @@ fn a_missing_plugin_program_is_named() {
     let (identity, recipient) = setup();
     let source = AgeSource::from_identities_text(identity).unwrap();
     let key = DataKey::generate();
-    let enc = source
-        .wrap(&age_key(recipient, String::new()).kind, key.as_bytes())
-        .unwrap();
+    let enc = wrap(&source, recipient, &key).unwrap();
     let empty = tempfile::tempdir().unwrap();
     path.change(empty.path().to_str().unwrap());
-    let err = source
-        .wrap(&age_key(recipient, String::new()).kind, key.as_bytes())
-        .unwrap_err();
+    let err = wrap(&source, recipient, &key).unwrap_err();
     assert!(matches!(err, KeyError::InvalidKey { .. }), "{err}");
     assert!(
         err.to_string()
