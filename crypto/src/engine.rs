@@ -13,10 +13,12 @@ use crate::parallel;
 use crate::rules::Selector;
 use crate::{Comment, DataKey, Item, Map, Value};
 
-/// Each thread gets at least this many leaves: one value takes 0.4–0.6 µs, and a
-/// second thread costs ~0.3 ms before it pays off (its start and the memory its
-/// allocator maps; measured with `crypto/examples/phase_times`).
-const LEAVES_PER_THREAD: usize = 1200;
+/// Each thread gets at least this many leaves. A second thread pays off only from
+/// ~30,000 values: besides starting, it maps and zeroes memory of its own, which
+/// made `hush` enc+dec of 10,000 values slower and far less steady (median 20.4 vs
+/// 19.8 ms, p90 39 vs 20 ms side by side); at 30,000 both took 48 ms, at 100,000
+/// two threads 129 ms and one 155 ms (hyperfine, `benches/gen_yaml.py` files).
+const LEAVES_PER_THREAD: usize = 16_000;
 
 /// Fed first into the MAC when `mac_only_encrypted` is set (sops' `MACOnlyEncryptedInitialization`).
 const MAC_ONLY_ENCRYPTED_SEED: &[u8] = b"sops";
