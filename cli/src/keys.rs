@@ -78,6 +78,14 @@ pub fn kinds_from_flags(args: &KeyArgs) -> CliResult<Vec<KeyKind>> {
     Ok(group)
 }
 
+/// The key identities of a file's groups (what `groups_of` turns back into entries).
+pub fn kinds_of(groups: &[KeyGroup]) -> Vec<Vec<KeyKind>> {
+    groups
+        .iter()
+        .map(|g| g.iter().map(|k| k.kind.clone()).collect())
+        .collect()
+}
+
 /// Turns key identities into (unwrapped) metadata entries.
 pub fn groups_of(kinds: Vec<Vec<KeyKind>>) -> Vec<KeyGroup> {
     kinds

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use hush_crypto::metadata::Metadata;
 use hush_crypto::{document, KeyKind, Map};
 
-use crate::args::{DecryptArgsCommon, FormatArgs, KeyArgs, OutputArgs};
+use crate::args::{ConfigArgs, DecryptArgsCommon, FormatArgs, KeyArgs, OutputArgs};
 use crate::exit::{fail, CliResult, Code};
 use crate::ops::{self, FileSpec};
 use crate::{config, keys};
@@ -42,6 +42,8 @@ pub struct FileArgs {
     pub formats: FormatArgs,
     #[command(flatten)]
     pub decryption: DecryptArgsCommon,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 #[derive(Args, Debug)]
@@ -144,11 +146,7 @@ fn regroup(
     let spec = FileSpec::new(&args.file, &args.formats);
     let bytes = ops::read(&spec)?;
     let (docs, mut metadata) = ops::load_encrypted(&spec, &bytes)?;
-    let mut groups: Vec<Vec<KeyKind>> = metadata
-        .key_groups
-        .iter()
-        .map(|g| g.iter().map(|k| k.kind.clone()).collect())
-        .collect();
+    let mut groups = keys::kinds_of(&metadata.key_groups);
     change(&mut groups).map_err(|e| spec.error(e.code, e.message))?;
     let threshold = threshold_for(
         args.shamir_secret_sharing_threshold,
@@ -187,7 +185,8 @@ fn threshold_for(
 }
 
 fn write(spec: &FileSpec, args: &FileArgs, docs: &[Map], metadata: &Metadata) -> CliResult<()> {
-    let cfg = config::load_for(&spec.name, None).unwrap_or(None);
+    // The config only sets the output's indentation here, as for `decrypt`.
+    let cfg = config::load_for(&spec.name, args.config.config.as_deref()).unwrap_or(None);
     let opts = ops::emit_options(&args.formats, cfg.as_ref());
     let out = document::emit_encrypted(spec.output, docs, metadata, &opts)
         .map_err(|e| spec.error(Code::ErrorDumpingTree, e))?;

@@ -102,11 +102,7 @@ fn update_one(args: &UpdatekeysArgs, file: &std::path::Path) -> CliResult<()> {
     let wanted = ring
         .resolve_groups(&rule.key_groups)
         .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
-    let current: Vec<Vec<KeyKind>> = metadata
-        .key_groups
-        .iter()
-        .map(|g| g.iter().map(|k| k.kind.clone()).collect())
-        .collect();
+    let current = keys::kinds_of(&metadata.key_groups);
     let plan = plan(
         &current,
         &wanted,

@@ -104,11 +104,7 @@ fn prepare(
     let wanted = ring
         .resolve_groups(&rule.key_groups)
         .map_err(|e| spec.error(Code::CouldNotRetrieveKey, e))?;
-    let current: Vec<Vec<KeyKind>> = metadata
-        .key_groups
-        .iter()
-        .map(|g| g.iter().map(|k| k.kind.clone()).collect())
-        .collect();
+    let current = keys::kinds_of(&metadata.key_groups);
     let plan = plan(
         &current,
         &wanted,
